@@ -1,0 +1,32 @@
+/* The VMM thread's epoll loop. Handlers are caller-owned structs whose
+ * address is the epoll data, so no lookup table is needed. */
+#ifndef EMBER_EVLOOP_H
+#define EMBER_EVLOOP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct evloop_handler;
+typedef void (*evloop_fn)(struct evloop_handler *h, uint32_t events);
+
+struct evloop_handler {
+	int fd;
+	evloop_fn fn;
+	void *ctx;
+};
+
+struct evloop {
+	int epfd;
+	bool stop;
+};
+
+int evloop_init(struct evloop *l);
+int evloop_add(struct evloop *l, struct evloop_handler *h, uint32_t events);
+int evloop_mod(struct evloop *l, struct evloop_handler *h, uint32_t events);
+int evloop_del(struct evloop *l, struct evloop_handler *h);
+/* Dispatch until evloop_stop() is called from a handler. 0 or -errno. */
+int evloop_run(struct evloop *l);
+void evloop_stop(struct evloop *l);
+void evloop_destroy(struct evloop *l);
+
+#endif
