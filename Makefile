@@ -47,7 +47,7 @@ LIB := $(B)/libember.a
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/unit/%)
 
-.PHONY: all test unit-test guest-test deps demo bench clean
+.PHONY: all test unit-test unit-build host-test guest-test deps demo bench clean
 all: $(B)/ember guests
 
 $(B)/obj/%.o: %.c
@@ -76,10 +76,20 @@ unit-test: $(UNIT_BINS)
 
 include tests/guest/guest.mk
 
+# --- host tests: ember's CLI, config, KVM error paths, console, signals ------
+build/host/kvmfault.so: tests/host/kvmfault.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -shared -fPIC -O2 -Wall -Wextra -Werror -o $@ $< -ldl
+
+host-test: $(B)/ember guests build/host/kvmfault.so
+	$(Q)tests/host/cli.sh
+	$(Q)tests/host/console.sh
+
 test: all
 	$(Q)$(MAKE) --no-print-directory unit-test
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 unit-test
 	$(Q)$(MAKE) --no-print-directory guest-test
+	$(Q)$(MAKE) --no-print-directory host-test
 
 deps:
 	$(Q)scripts/deps.sh

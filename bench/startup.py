@@ -5,19 +5,40 @@ peak RSS, for ember and (same guest, same run) QEMU's microvm machine.
 Prints medians over N runs. Benchmarks report; they assert nothing."""
 import json
 import os
-import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+
+
+def watch_hwm(pid, out):
+    """Poll VmHWM (the peak RSS of the exec'd image; unlike wait4's ru_maxrss
+    it does not count the pre-exec fork of this Python process)."""
+    path = f"/proc/{pid}/status"
+    while True:
+        try:
+            with open(path) as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        out[0] = max(out[0], int(line.split()[1]))
+                        break
+                else:
+                    return  # zombie: no more memory fields
+        except OSError:
+            return
+        time.sleep(0.0005)
 
 
 def run_once(argv):
     t0 = time.monotonic()
     p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                          stdin=subprocess.DEVNULL)
+    hwm = [0]
+    watcher = threading.Thread(target=watch_hwm, args=(p.pid, hwm))
+    watcher.start()
     first = None
     while True:
         b = p.stdout.read1(65536) if hasattr(p.stdout, "read1") else p.stdout.read(1)
@@ -25,10 +46,11 @@ def run_once(argv):
             break
         if first is None:
             first = time.monotonic()
-    _, status, ru = os.wait4(p.pid, 0)
+    _, status, _ = os.wait4(p.pid, 0)
     end = time.monotonic()
+    watcher.join()
     p.returncode = os.waitstatus_to_exitcode(status)
-    return ((first or end) - t0) * 1e3, (end - t0) * 1e3, ru.ru_maxrss / 1024.0, p.returncode
+    return ((first or end) - t0) * 1e3, (end - t0) * 1e3, hwm[0] / 1024.0, p.returncode
 
 
 def bench(name, argv, n):
@@ -62,9 +84,10 @@ def main():
             "-kernel", guest, "-append", cmdline, "-no-reboot"], n))
     shutil.rmtree(tmp)
     print(f"startup: hello guest, 1 vCPU, {mem} MiB guest RAM, median of {n} runs")
-    print(f"{'vmm':<18}{'first byte ms':>14}{'exit ms':>10}{'peak RSS MiB':>14}  exit codes")
+    print(f"{'vmm':<18}{'first byte ms':>14}{'exit ms':>10}{'peak RSS MiB':>14}"
+          f"{'guest RAM MiB':>15}  exit codes")
     for name, f, e, r, codes in rows:
-        print(f"{name:<18}{f:>14.2f}{e:>10.2f}{r:>14.2f}  {sorted(codes)}")
+        print(f"{name:<18}{f:>14.2f}{e:>10.2f}{r:>14.2f}{mem:>15}  {sorted(codes)}")
     if len(rows) == 2:
         print(f"ratio ember/qemu: first byte {rows[0][1] / rows[1][1]:.2f}, "
               f"exit {rows[0][2] / rows[1][2]:.2f}, RSS {rows[0][3] / rows[1][3]:.2f}")

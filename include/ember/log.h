@@ -22,6 +22,11 @@ void log_set_options(bool show_level, bool show_origin);
 void log_msg(enum log_level lvl, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* The calling thread's most recent log_err() text ("" after a clear),
+ * recorded whatever the level filter. */
+const char *log_last_error(void);
+void log_clear_last_error(void);
+
 #define log_err(...)   log_msg(LOG_ERROR, __FILE__, __LINE__, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_WARN, __FILE__, __LINE__, __VA_ARGS__)
 #define log_info(...)  log_msg(LOG_INFO, __FILE__, __LINE__, __VA_ARGS__)

@@ -129,6 +129,10 @@ int boot_load_bzimage(struct guest_mem *gm, int fd, enum boot_proto want, struct
 		log_err("kernel: PVH boot needs an ELF vmlinux with the Xen note, not a bzImage");
 		return -EINVAL;
 	}
+	if (want != BOOT_PROTO_AUTO && want != BOOT_PROTO_LINUX) {
+		log_err("kernel: unknown boot protocol %d", (int)want);
+		return -EINVAL;
+	}
 	rc = boot_file_size(fd, &fsize, "kernel");
 	if (!rc)
 		rc = read_header(fd, fsize, h);

@@ -22,7 +22,7 @@ int boot_write_cmdline(struct guest_mem *gm, const char *cmdline)
 		return -EINVAL;
 	len = strlen(cmdline);
 	if (len + 1 > LAYOUT_CMDLINE_MAX) {
-		log_err("cmdline: %zu bytes, the limit is %u including the NUL", len,
+		log_err("cmdline: %zu characters plus the NUL exceed the %u-byte limit", len,
 			LAYOUT_CMDLINE_MAX);
 		return -E2BIG;
 	}

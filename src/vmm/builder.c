@@ -45,6 +45,14 @@ static int add_legacy_devices(struct vmm *v)
 	return rc;
 }
 
+/* The loaders log the precise defect; quote it rather than a bare errno. */
+static const char *why(int rc)
+{
+	const char *msg = log_last_error();
+
+	return msg[0] ? msg : strerror(-rc);
+}
+
 /* Kernel, initrd, command line and the tables the kernel reads at boot. */
 static int load_guest(struct vmm *v, struct vm_resources *res, struct boot_image *img,
 		      char *err, size_t errlen)
@@ -54,16 +62,17 @@ static int load_guest(struct vmm *v, struct vm_resources *res, struct boot_image
 	struct boot_initrd initrd = { 0 };
 	int rc;
 
+	log_clear_last_error();
 	rc = boot_load_kernel(gm, res->boot.kernel_fd, res->boot.proto, img);
 	if (rc) {
 		snprintf(err, errlen, "Cannot load kernel due to invalid memory configuration or "
-			 "invalid kernel image: %s", strerror(-rc));
+			 "invalid kernel image: %s", why(rc));
 		return rc;
 	}
 	if (res->boot.initrd_fd >= 0) {
 		rc = boot_load_initrd(gm, res->boot.initrd_fd, img, &initrd);
 		if (rc) {
-			snprintf(err, errlen, "Cannot load initrd: %s", strerror(-rc));
+			snprintf(err, errlen, "Cannot load initrd: %s", why(rc));
 			return rc;
 		}
 	}
@@ -75,8 +84,8 @@ static int load_guest(struct vmm *v, struct vm_resources *res, struct boot_image
 	if (!rc)
 		rc = boot_write_pagetables(gm);
 	if (rc)
-		snprintf(err, errlen, "Cannot set up boot parameters: %s%s", strerror(-rc),
-			 rc == -E2BIG ? " (kernel command line longer than 2048 bytes)" : "");
+		snprintf(err, errlen, "Cannot set up boot parameters: %s",
+			 rc == -E2BIG ? "kernel command line longer than 2048 bytes" : why(rc));
 	return rc;
 }
 
@@ -126,13 +135,14 @@ int vmm_start(struct vmm *v, struct vm_resources *res, char *err, size_t errlen,
 	}
 	if (v->boot_timer_on)
 		boot_timer_start(&v->bt);
+	log_clear_last_error();
 	rc = vm_open_kvm(&v->vm);
 	if (!rc)
 		rc = vm_create(&v->vm, res->machine.mem_size_mib << 20);
 	if (!rc)
 		rc = add_legacy_devices(v);
 	if (rc) {
-		snprintf(err, errlen, "Cannot create the VM: %s", strerror(-rc));
+		snprintf(err, errlen, "Cannot create the VM: %s", why(rc));
 		return fail(v, rc, EXIT_GENERIC, exit_code);
 	}
 	rc = load_guest(v, res, &img, err, errlen);

@@ -16,6 +16,10 @@ static int log_fd = STDERR_FILENO;
 static char inst_id[65] = "anonymous-instance";
 static bool show_level = true, show_origin;
 static _Thread_local char thread_name[16] = "main";
+/* The calling thread's last error message, whatever the level filter:
+ * callers that report a failure upward (InstanceStart's fault_message, the
+ * --no-api exit line) quote it instead of a bare strerror. */
+static _Thread_local char last_error[256];
 
 static const char *const level_names[] = {
 	[LOG_OFF] = "OFF",     [LOG_ERROR] = "ERROR", [LOG_WARN] = "WARN",
@@ -72,6 +76,11 @@ void log_msg(enum log_level lvl, const char *file, int line, const char *fmt, ..
 	size_t n;
 	va_list ap;
 
+	if (lvl == LOG_ERROR) {
+		va_start(ap, fmt);
+		vsnprintf(last_error, sizeof(last_error), fmt, ap);
+		va_end(ap);
+	}
 	if (lvl == LOG_OFF || lvl > cur_level)
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -97,6 +106,16 @@ void log_msg(enum log_level lvl, const char *file, int line, const char *fmt, ..
 	if (write(log_fd, buf, n) < 0) {
 		/* Nowhere left to report a failing logger; drop the line. */
 	}
+}
+
+const char *log_last_error(void)
+{
+	return last_error;
+}
+
+void log_clear_last_error(void)
+{
+	last_error[0] = 0;
 }
 
 bool log_rl_allow(struct log_rl *rl)
