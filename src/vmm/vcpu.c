@@ -126,7 +126,7 @@ static void handle_mmio(struct vcpu *v)
 static int fatal_exit(struct vcpu *v, const char *what)
 {
 	log_err("vcpu %u: %s: stopping the VM", v->id, what);
-	vcpu_dump(v);
+	vcpu_dump(v, LOG_ERROR);
 	v->stats.failures++;
 	vm_request_exit(v->vm, VCPU_EXIT_FAILURE);
 	return -1;
@@ -253,6 +253,10 @@ static void *vcpu_thread(void *arg)
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	while (wait_runnable(v) && run_once(v) == 0)
 		;
+	/* Where a stopped guest was: cheap, and the first question when a
+	 * guest hangs. */
+	if (log_get_level() >= LOG_DEBUG)
+		vcpu_dump(v, LOG_DEBUG);
 	set_state(v, VCPU_ST_EXITED);
 	return NULL;
 }

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include "ember/log.h"
 #include "ember/vcpu.h"
 
 struct kvm_run;
@@ -28,6 +29,6 @@ struct vcpu {
 
 int vcpu_setup_regs(struct vcpu *v, const struct boot_image *img);
 int vcpu_setup_cpu(struct vcpu *v, bool smt);
-void vcpu_dump(struct vcpu *v);
+void vcpu_dump(struct vcpu *v, enum log_level lvl);
 
 #endif

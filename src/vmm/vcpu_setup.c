@@ -154,7 +154,7 @@ int vcpu_setup_regs(struct vcpu *v, const struct boot_image *img)
 }
 
 /* Register dump for fatal exits: enough to find where the guest died. */
-void vcpu_dump(struct vcpu *v)
+void vcpu_dump(struct vcpu *v, enum log_level lvl)
 {
 	struct kvm_regs r;
 	struct kvm_sregs s;
@@ -163,10 +163,10 @@ void vcpu_dump(struct vcpu *v)
 		log_err("vcpu %u: cannot read registers: %s", v->id, strerror(errno));
 		return;
 	}
-	log_err("vcpu %u: rip=%#llx rsp=%#llx rflags=%#llx rax=%#llx rbx=%#llx rcx=%#llx "
+	log_msg(lvl, __FILE__, __LINE__, "vcpu %u: rip=%#llx rsp=%#llx rflags=%#llx rax=%#llx rbx=%#llx rcx=%#llx "
 		"rdx=%#llx rsi=%#llx rdi=%#llx rbp=%#llx",
 		v->id, r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp);
-	log_err("vcpu %u: cr0=%#llx cr2=%#llx cr3=%#llx cr4=%#llx efer=%#llx cs=%#x(base %#llx "
+	log_msg(lvl, __FILE__, __LINE__, "vcpu %u: cr0=%#llx cr2=%#llx cr3=%#llx cr4=%#llx efer=%#llx cs=%#x(base %#llx "
 		"l=%u db=%u) ss=%#x",
 		v->id, s.cr0, s.cr2, s.cr3, s.cr4, s.efer, s.cs.selector, s.cs.base, s.cs.l,
 		s.cs.db, s.ss.selector);
