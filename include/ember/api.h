@@ -17,7 +17,11 @@ struct api_server;
  * replaced, a live one is -EADDRINUSE) and start serving. 0 or -errno. */
 int api_start(struct api_server **out, const char *sock_path, size_t max_payload,
 	      struct rpc_channel *ch);
-/* Stop serving, join the thread, unlink the socket. NULL is fine. */
+/* Stop serving, join the thread, unlink the socket. NULL is fine.
+ * Closes the channel first (rpc_close: queued and future calls fail with
+ * -EPIPE, answered "The VMM is shutting down."), so a request still waiting
+ * for the VMM thread cannot block the join. Call it from the VMM thread, or
+ * once the VMM thread no longer handles requests. */
 void api_stop(struct api_server *srv);
 
 #endif

@@ -5,6 +5,7 @@
 #define EMBER_LOG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 enum log_level { LOG_OFF = 0, LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG, LOG_TRACE };
 
@@ -18,6 +19,15 @@ void log_set_thread_name(const char *name);
 /* Redirect to a file or FIFO opened for append; 0 or -errno. */
 int log_set_path(const char *path);
 void log_set_options(bool show_level, bool show_origin);
+void log_get_options(bool *show_level, bool *show_origin);
+/* Only log lines whose source path (__FILE__, e.g. "src/devices/virtio/")
+ * starts with `prefix`: ember's analogue of Firecracker's module-path filter.
+ * NULL or "" logs everything. 0 or -ENOMEM. */
+int log_set_module(const char *prefix);
+/* Totals since start for metrics: lines a failing or full target dropped,
+ * and lines held back by log_ratelimited(). */
+uint64_t log_missed_count(void);
+uint64_t log_rate_limited_count(void);
 
 void log_msg(enum log_level lvl, const char *file, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

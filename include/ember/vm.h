@@ -15,6 +15,7 @@
 
 struct vcpu;
 struct kvm_cpuid2;
+struct cpu_config;
 
 #define VM_NO_EXIT (-1)
 
@@ -23,12 +24,15 @@ struct vm {
 	int vm_fd;
 	size_t run_size;	  /* mmap size of each vCPU's struct kvm_run */
 	struct kvm_cpuid2 *cpuid; /* KVM_GET_SUPPORTED_CPUID, the per-vCPU template */
+	const struct cpu_config *cpu_cfg; /* custom CPU template (PUT /cpu-config) or NULL */
 	struct guest_mem gm;
 	struct bus pio;
 	struct bus mmio;
 	unsigned nr_vcpus;
 	struct vcpu *vcpus[LAYOUT_MAX_VCPUS];
 	int exit_fd;		/* eventfd: written once when the VM must stop */
+	int irqfds[LAYOUT_IRQ_LAST + 1]; /* eventfds bound with KVM_IRQFD, closed by vm_destroy */
+	unsigned nr_irqfds;
 	atomic_int exit_code;	/* VM_NO_EXIT until the first stop request */
 };
 
@@ -37,7 +41,8 @@ struct vm {
 int vm_open_kvm(struct vm *vm);
 /* VM fd, TSS, irqchip, PIT, `mem_bytes` of RAM as memslots. */
 int vm_create(struct vm *vm, uint64_t mem_bytes);
-/* A new eventfd wired to `gsi` with KVM_IRQFD; returns the fd or -errno. */
+/* A new eventfd wired to `gsi` with KVM_IRQFD; returns the fd (owned by the
+ * VM, closed by vm_destroy) or -errno. */
 int vm_irqfd(struct vm *vm, unsigned gsi);
 /* Ask the VMM thread to stop the VM and exit with `code`; the first request
  * wins. Async-signal-safe and callable from any thread. */

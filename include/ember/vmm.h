@@ -9,13 +9,18 @@
 #include <stdint.h>
 #include <termios.h>
 
+#include <jansson.h>
+
 #include "ember/boot_timer.h"
+#include "ember/cpu_config.h"
 #include "ember/evloop.h"
 #include "ember/vm.h"
 
 struct serial;
 struct i8042;
 struct vm_resources;
+struct rpc_channel;
+struct rpc_request;
 
 #define VMM_STDIN_BUF 4096
 
@@ -29,8 +34,19 @@ struct vmm_console {
 	struct termios saved;
 };
 
+#define VMM_VERSION "0.1.0"
+/* The Firecracker API version whose swagger ember implements (GET /version). */
+#define VMM_API_VERSION "1.17.0"
+
 struct vmm {
 	struct evloop loop;
+	char id[65];		      /* instance id (--id) */
+	struct vm_resources *res;     /* pre-boot configuration, owned by main */
+	struct rpc_channel *rpc;      /* API requests; NULL with --no-api */
+	struct evloop_handler rpc_h;  /* rpc->kick_fd */
+	struct evloop_handler metrics_h; /* timerfd: periodic metrics flush */
+	bool paused;
+	struct cpu_config cpu_cfg;    /* PUT /cpu-config or the file's "cpu-config" */
 	struct evloop_handler exit_h; /* vm.exit_fd */
 	struct evloop_handler sig_h;  /* signalfd: SIGTERM, SIGINT */
 	bool boot_timer_on;
@@ -38,6 +54,7 @@ struct vmm {
 	struct vm vm;
 	struct boot_timer bt;
 	struct serial *serial;
+	int serial_fd;		      /* serial_out_path, or -1: the console */
 	struct i8042 *kbd;
 	struct vmm_console con;
 };
@@ -51,6 +68,15 @@ int vmm_init(struct vmm *v, bool boot_timer);
 int vmm_start(struct vmm *v, struct vm_resources *res, char *err, size_t errlen, int *exit_code);
 /* Stop the vCPUs and free the VM and its devices (builder.c). */
 void vmm_teardown_vm(struct vmm *v);
+/* Serve API requests on the VMM thread (dispatch*.c). */
+void vmm_dispatch(struct vmm *v, struct rpc_request *req);
+/* GET /vm/config: VmResources plus logger, metrics, MMDS and CPU config. */
+json_t *vmm_config_json(struct vmm *v);
+/* Start listening to `ch` on the event loop. */
+int vmm_attach_rpc(struct vmm *v, struct rpc_channel *ch);
+/* Pause or resume every vCPU (PATCH /vm). */
+int vmm_pause(struct vmm *v);
+int vmm_resume(struct vmm *v);
 /* Serve events until the VM stops; returns the process exit code. */
 int vmm_run(struct vmm *v);
 void vmm_destroy(struct vmm *v);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <unistd.h>
 
 #include "ember/boot.h"
 #include "ember/i8042.h"
@@ -24,7 +25,7 @@ static void on_reset(void *ctx)
 	vm_request_exit(&v->vm, 0);
 }
 
-static int add_legacy_devices(struct vmm *v)
+static int add_legacy_devices(struct vmm *v, const struct vm_resources *res)
 {
 	int irq4 = vm_irqfd(&v->vm, LAYOUT_COM1_IRQ);
 	int irq1 = irq4 < 0 ? irq4 : vm_irqfd(&v->vm, LAYOUT_I8042_IRQ);
@@ -32,7 +33,13 @@ static int add_legacy_devices(struct vmm *v)
 
 	if (irq1 < 0)
 		return irq1;
-	v->serial = serial_new(v->con.out_fd, irq4);
+	/* PUT /serial's serial_out_path, else the console's stdout handle. */
+	rc = res_serial_open(res, &v->serial_fd);
+	if (rc) {
+		log_err("cannot open serial_out_path: %s", strerror(-rc));
+		return rc;
+	}
+	v->serial = serial_new(v->serial_fd >= 0 ? v->serial_fd : v->con.out_fd, irq4);
 	v->kbd = i8042_new(irq1, on_reset, v);
 	if (!v->serial || !v->kbd)
 		return -ENOMEM;
@@ -111,6 +118,9 @@ static void teardown(struct vmm *v)
 	}
 	serial_free(v->serial);
 	i8042_free(v->kbd);
+	if (v->serial_fd >= 0)
+		close(v->serial_fd);
+	v->serial_fd = -1;
 	v->serial = NULL;
 	v->kbd = NULL;
 	vm_destroy(&v->vm);
@@ -133,14 +143,19 @@ int vmm_start(struct vmm *v, struct vm_resources *res, char *err, size_t errlen,
 		*exit_code = EXIT_BAD_CONFIG;
 		return -EINVAL;
 	}
+	if (res_unsupported_devices(res, err, errlen)) {
+		*exit_code = EXIT_BAD_CONFIG;
+		return -ENOTSUP;
+	}
 	if (v->boot_timer_on)
 		boot_timer_start(&v->bt);
 	log_clear_last_error();
 	rc = vm_open_kvm(&v->vm);
+	v->vm.cpu_cfg = v->cpu_cfg.set ? &v->cpu_cfg : NULL;
 	if (!rc)
 		rc = vm_create(&v->vm, res->machine.mem_size_mib << 20);
 	if (!rc)
-		rc = add_legacy_devices(v);
+		rc = add_legacy_devices(v, res);
 	if (rc) {
 		snprintf(err, errlen, "Cannot create the VM: %s", why(rc));
 		return fail(v, rc, EXIT_GENERIC, exit_code);

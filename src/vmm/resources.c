@@ -81,6 +81,8 @@ void res_init(struct vm_resources *res)
 	memset(res, 0, sizeof(*res));
 	boot_init(&res->boot);
 	res->machine = (struct res_machine){ .vcpu_count = 1, .mem_size_mib = 128 };
+	for (size_t i = 0; i < RES_MAX_VIRTIO_DEVS; i++)
+		res->drives[i].fd = -1;
 }
 
 void res_free(struct vm_resources *res)
@@ -88,6 +90,13 @@ void res_free(struct vm_resources *res)
 	if (!res)
 		return;
 	boot_free(&res->boot);
+	for (size_t i = 0; i < res->n_drives; i++)
+		res_drive_clear(&res->drives[i]);
+	for (size_t i = 0; i < res->n_nets; i++)
+		res_net_clear(&res->nets[i]);
+	for (size_t i = 0; i < res->n_pmems; i++)
+		res_pmem_clear(&res->pmems[i]);
+	res_misc_free(res);
 	res_init(res); /* back to defaults: a second res_free is harmless */
 }
 
@@ -239,10 +248,18 @@ int res_set_machine_config(struct vm_resources *res, const json_t *obj, bool pat
 		if (!any) /* Firecracker's MachineConfigUpdate::is_empty() */
 			return jx_err(err, errlen, "Empty PATCH request.");
 	}
-	int rc = res_machine_apply(&res->machine, obj, patch, err, errlen);
-	if (rc)
+	struct res_machine m = res->machine;
+	int rc = res_machine_apply(&m, obj, patch, err, errlen);
+	/* VmResources::update_machine_config: the balloon's target must fit. */
+	if (!rc && res->balloon.set && m.mem_size_mib < res->balloon.amount_mib)
+		rc = jx_err(err, errlen, "The memory size (MiB) is smaller than the previously set "
+			    "balloon device target size.");
+	if (rc) {
 		jx_wrap(err, errlen, "Machine config error: ", "");
-	return rc;
+		return rc;
+	}
+	res->machine = m;
+	return 0;
 }
 
 json_t *res_machine_config_json(const struct vm_resources *res)

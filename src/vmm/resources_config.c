@@ -1,7 +1,8 @@
 /* --config-file: Firecracker's VmmConfig. Like serde, the whole document is
  * shape-checked first ("Invalid JSON: ..."), then the objects are applied in
  * Firecracker's processing order to fresh resources, which replace the
- * caller's only when everything succeeded. */
+ * caller's only when everything succeeded. Objects other modules own
+ * (logger, metrics, mmds-config, cpu-config) go to the caller's hooks. */
 #include "ember/resources.h"
 
 #include <errno.h>
@@ -14,38 +15,71 @@
 #include "ember/json_util.h"
 #include "resources_internal.h"
 
-/* VmmConfig's Vec fields: anything but an array (or null) is a type error. */
-static const char *const seq_keys[] = { "drives", "network-interfaces", "pmem", NULL };
+enum { H_LOGGER, H_METRICS, H_MMDS, H_CPU, H_NONE };
 
-/* VmResources::from_json order. Everything except machine-config and
- * boot-source names a feature this build cannot provide yet. */
-static const char *const apply_order[] = {
-	"logger", "metrics", "machine-config", "cpu-config", "boot-source", "drives",
-	"network-interfaces", "vsock", "balloon", "mmds-config", "entropy", "pmem",
-	"memory-hotplug", NULL,
+/* VmResources::from_json order. Objects VmResources owns go through the
+ * same kinds as the API; the others are the caller's hooks. A kind with an
+ * id field is a Vec in VmmConfig (an array in the file). */
+static const struct step {
+	const char *key;
+	const struct res_kind *kind;
+	int hook;
+} steps[] = {
+	{ "logger", NULL, H_LOGGER },
+	{ "metrics", NULL, H_METRICS },
+	{ "machine-config", NULL, H_NONE },
+	{ "cpu-config", NULL, H_CPU },
+	{ "boot-source", NULL, H_NONE },
+	{ "drives", &res_drive_kind, H_NONE },
+	{ "network-interfaces", &res_net_kind, H_NONE },
+	{ "vsock", &res_vsock_kind, H_NONE },
+	{ "balloon", &res_balloon_kind, H_NONE },
+	{ "mmds-config", NULL, H_MMDS },
+	{ "entropy", &res_entropy_kind, H_NONE },
+	{ "pmem", &res_pmem_kind, H_NONE },
+	{ "memory-hotplug", &res_hotplug_kind, H_NONE },
 };
 
+#define NSTEPS (sizeof(steps) / sizeof(steps[0]))
+
 /* Object keys may hold NUL in jansson: compare the full length. */
-static bool key_is(const char *key, size_t keylen, const char *name)
+static const struct step *find_step(const char *key, size_t keylen)
 {
-	return strlen(name) == keylen && !memcmp(key, name, keylen);
+	for (size_t i = 0; i < NSTEPS; i++)
+		if (strlen(steps[i].key) == keylen && !memcmp(key, steps[i].key, keylen))
+			return &steps[i];
+	return NULL; /* unknown top-level keys are ignored, as serde does here */
 }
 
-static int check_value(const char *key, size_t keylen, const json_t *v, char *err, size_t errlen)
+static int check_kind(const struct res_kind *k, const json_t *v, char *err, size_t errlen)
 {
 	char what[128];
+	size_t i;
+	const json_t *e;
 
-	if (key_is(key, keylen, "boot-source"))
-		return jx_check(v, &res_boot_spec, err, errlen);
-	if (key_is(key, keylen, "machine-config"))
-		return json_is_null(v) ? 0 : jx_check(v, &res_machine_spec, err, errlen);
-	for (size_t i = 0; seq_keys[i]; i++) {
-		if (key_is(key, keylen, seq_keys[i]) && !json_is_null(v) && !json_is_array(v)) {
-			jx_describe(v, what, sizeof(what));
-			return jx_err(err, errlen, "invalid type: %s, expected a sequence", what);
-		}
+	if (json_is_null(v))
+		return 0;
+	if (!k->id_field)
+		return k->check(v, err, errlen);
+	if (!json_is_array(v)) {
+		jx_describe(v, what, sizeof(what));
+		return jx_err(err, errlen, "invalid type: %s, expected a sequence", what);
 	}
-	return 0; /* unknown top-level keys are ignored, as serde does here */
+	json_array_foreach(v, i, e) {
+		int rc = k->check(e, err, errlen);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int check_value(const struct step *st, const json_t *v, char *err, size_t errlen)
+{
+	if (!strcmp(st->key, "boot-source"))
+		return jx_check(v, &res_boot_spec, err, errlen);
+	if (!strcmp(st->key, "machine-config"))
+		return json_is_null(v) ? 0 : jx_check(v, &res_machine_spec, err, errlen);
+	return st->kind ? check_kind(st->kind, v, err, errlen) : 0;
 }
 
 static int check_shape(const json_t *root, char *err, size_t errlen)
@@ -59,8 +93,9 @@ static int check_shape(const json_t *root, char *err, size_t errlen)
 	/* jansson's iterator API takes non-const objects; it does not modify them. */
 	json_t *obj = (json_t *)root;
 	for (void *it = json_object_iter(obj); it; it = json_object_iter_next(obj, it)) {
-		int rc = check_value(json_object_iter_key(it), json_object_iter_key_len(it),
-				     json_object_iter_value(it), err, errlen);
+		const struct step *st = find_step(json_object_iter_key(it),
+						  json_object_iter_key_len(it));
+		int rc = st ? check_value(st, json_object_iter_value(it), err, errlen) : 0;
 		if (rc)
 			return rc;
 	}
@@ -69,27 +104,65 @@ static int check_shape(const json_t *root, char *err, size_t errlen)
 	return 0;
 }
 
-static int apply_one(struct vm_resources *res, const char *key, const json_t *v, char *err,
-		     size_t errlen)
+static int apply_kind(struct vm_resources *res, const struct res_kind *k, const json_t *v,
+		      char *err, size_t errlen)
 {
+	size_t i;
+	const json_t *e;
 	int rc = 0;
 
-	if (!strcmp(key, "machine-config")) {
-		if (v && !json_is_null(v))
-			rc = res_machine_apply(&res->machine, v, false, err, errlen);
-		if (rc)
-			jx_wrap(err, errlen, "VM config error: ", "");
-	} else if (!strcmp(key, "boot-source")) {
-		rc = res_boot_apply(res, v, err, errlen);
-		if (rc)
-			jx_wrap(err, errlen, "Boot source error: ", "");
-	} else if (v && !json_is_null(v) && !(json_is_array(v) && json_array_size(v) == 0)) {
-		rc = jx_err(err, errlen, "%s is not supported by this build yet", key);
+	if (!k->id_field) {
+		rc = k->apply(res, v, err, errlen);
+	} else {
+		json_array_foreach(v, i, e) {
+			if ((rc = k->apply(res, e, err, errlen)))
+				break;
+		}
 	}
+	if (rc)
+		jx_wrap(err, errlen, k->file_prefix, "");
 	return rc;
 }
 
-int res_set_config(struct vm_resources *res, const json_t *root, char *err, size_t errlen)
+static int apply_hook(struct vm_resources *res, const struct step *st, const json_t *v,
+		      const struct res_hooks *hooks, char *err, size_t errlen)
+{
+	res_hook_fn fns[] = { [H_LOGGER] = hooks ? hooks->logger : NULL,
+			      [H_METRICS] = hooks ? hooks->metrics : NULL,
+			      [H_MMDS] = hooks ? hooks->mmds_config : NULL,
+			      [H_CPU] = hooks ? hooks->cpu_config : NULL };
+	if (!fns[st->hook])
+		return jx_err(err, errlen, "%s is not supported by this build yet", st->key);
+	int rc = fns[st->hook](hooks->ctx, res, v, err, errlen);
+	return rc > 0 ? -rc : rc;
+}
+
+static int apply_one(struct vm_resources *res, const struct step *st, const json_t *v,
+		     const struct res_hooks *hooks, char *err, size_t errlen)
+{
+	int rc = 0;
+
+	if (!strcmp(st->key, "boot-source")) {
+		rc = res_boot_apply(res, v, err, errlen);
+		if (rc)
+			jx_wrap(err, errlen, "Boot source error: ", "");
+		return rc;
+	}
+	if (!v || json_is_null(v))
+		return 0;
+	if (!strcmp(st->key, "machine-config")) {
+		rc = res_machine_apply(&res->machine, v, false, err, errlen);
+		if (rc)
+			jx_wrap(err, errlen, "VM config error: ", "");
+		return rc;
+	}
+	if (st->kind)
+		return apply_kind(res, st->kind, v, err, errlen);
+	return apply_hook(res, st, v, hooks, err, errlen);
+}
+
+int res_set_config_hooks(struct vm_resources *res, const json_t *root,
+			 const struct res_hooks *hooks, char *err, size_t errlen)
 {
 	struct vm_resources tmp;
 	int rc;
@@ -101,8 +174,8 @@ int res_set_config(struct vm_resources *res, const json_t *root, char *err, size
 		return -EINVAL;
 	}
 	res_init(&tmp);
-	for (size_t i = 0; apply_order[i]; i++) {
-		rc = apply_one(&tmp, apply_order[i], json_object_get(root, apply_order[i]), err,
+	for (size_t i = 0; i < NSTEPS; i++) {
+		rc = apply_one(&tmp, &steps[i], json_object_get(root, steps[i].key), hooks, err,
 			       errlen);
 		if (rc) {
 			res_free(&tmp);
@@ -112,6 +185,11 @@ int res_set_config(struct vm_resources *res, const json_t *root, char *err, size
 	res_free(res);
 	*res = tmp;
 	return 0;
+}
+
+int res_set_config(struct vm_resources *res, const json_t *root, char *err, size_t errlen)
+{
+	return res_set_config_hooks(res, root, NULL, err, errlen);
 }
 
 static int open_config(const char *path, char *err, size_t errlen)
@@ -135,6 +213,12 @@ static int open_config(const char *path, char *err, size_t errlen)
 
 int res_load_config_file(struct vm_resources *res, const char *path, char *err, size_t errlen)
 {
+	return res_load_config_file_hooks(res, path, NULL, err, errlen);
+}
+
+int res_load_config_file_hooks(struct vm_resources *res, const char *path,
+			       const struct res_hooks *hooks, char *err, size_t errlen)
+{
 	json_error_t je;
 
 	if (!res || !path)
@@ -148,7 +232,7 @@ int res_load_config_file(struct vm_resources *res, const char *path, char *err, 
 	if (!root)
 		return jx_err(err, errlen, "Invalid JSON: %s at line %d column %d", je.text,
 			      je.line, je.column);
-	int rc = res_set_config(res, root, err, errlen);
+	int rc = res_set_config_hooks(res, root, hooks, err, errlen);
 	json_decref(root);
 	return rc;
 }

@@ -14,6 +14,10 @@
 #include "ember/vm.h"
 #include "vcpu_internal.h"
 
+/* Counters are bumped here and read by the VMM thread for metrics. */
+#define STAT_INC(field) __atomic_fetch_add(&(field), 1, __ATOMIC_RELAXED)
+#define STAT_GET(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
+
 /* Exit codes for a VM the guest broke (Firecracker's generic error). */
 #define VCPU_EXIT_FAILURE 1
 
@@ -91,9 +95,9 @@ static void handle_io(struct vcpu *v)
 	bool out = run->io.direction == KVM_EXIT_IO_OUT;
 
 	if (out)
-		v->stats.exit_io_out++;
+		STAT_INC(v->stats.exit_io_out);
 	else
-		v->stats.exit_io_in++;
+		STAT_INC(v->stats.exit_io_in);
 	/* KVM hands us count * size bytes at data_offset inside the run page. */
 	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
 		if (bus_access(&v->vm->pio, run->io.port, data, run->io.size, out) == 0)
@@ -111,9 +115,9 @@ static void handle_mmio(struct vcpu *v)
 	uint32_t len = run->mmio.len > 8 ? 8 : run->mmio.len;
 
 	if (run->mmio.is_write)
-		v->stats.exit_mmio_write++;
+		STAT_INC(v->stats.exit_mmio_write);
 	else
-		v->stats.exit_mmio_read++;
+		STAT_INC(v->stats.exit_mmio_read);
 	if (bus_access(&v->vm->mmio, run->mmio.phys_addr, run->mmio.data, len,
 		       run->mmio.is_write) == 0)
 		return;
@@ -127,7 +131,7 @@ static int fatal_exit(struct vcpu *v, const char *what)
 {
 	log_err("vcpu %u: %s: stopping the VM", v->id, what);
 	vcpu_dump(v, LOG_ERROR);
-	v->stats.failures++;
+	STAT_INC(v->stats.failures);
 	vm_request_exit(v->vm, VCPU_EXIT_FAILURE);
 	return -1;
 }
@@ -235,7 +239,7 @@ static int run_once(struct vcpu *v)
 	if (errno == EINTR || errno == EAGAIN)
 		return 0;
 	log_err("vcpu %u: ioctl KVM_RUN: %s", v->id, strerror(errno));
-	v->stats.failures++;
+	STAT_INC(v->stats.failures);
 	vm_request_exit(v->vm, VCPU_EXIT_FAILURE);
 	return -1;
 }
@@ -335,5 +339,9 @@ void vcpu_destroy(struct vcpu *v)
 
 void vcpu_get_stats(struct vcpu *v, struct vcpu_stats *st)
 {
-	*st = v->stats;
+	st->exit_io_in = STAT_GET(v->stats.exit_io_in);
+	st->exit_io_out = STAT_GET(v->stats.exit_io_out);
+	st->exit_mmio_read = STAT_GET(v->stats.exit_mmio_read);
+	st->exit_mmio_write = STAT_GET(v->stats.exit_mmio_write);
+	st->failures = STAT_GET(v->stats.failures);
 }

@@ -6,6 +6,7 @@
 #include <sys/ioctl.h>
 
 #include "ember/boot.h"
+#include "ember/cpu_config.h"
 #include "ember/cpuid.h"
 #include "ember/log.h"
 #include "ember/vm.h"
@@ -52,7 +53,16 @@ static int setup_cpuid(struct vcpu *v, bool smt)
 		return -ENOMEM;
 	memcpy(c, tmpl, sz);
 	cpuid_for_vcpu(c, v->id, v->vm->nr_vcpus, smt);
-	rc = vcpu_ioctl(v, KVM_SET_CPUID2, "KVM_SET_CPUID2", c);
+	rc = 0;
+	if (v->vm->cpu_cfg) {
+		char err[256];
+
+		rc = cpu_config_apply_cpuid(v->vm->cpu_cfg, c, err, sizeof(err));
+		if (rc)
+			log_err("vcpu %u: CPU template: %s", v->id, err);
+	}
+	if (!rc)
+		rc = vcpu_ioctl(v, KVM_SET_CPUID2, "KVM_SET_CPUID2", c);
 	free(c);
 	return rc;
 }
@@ -86,6 +96,34 @@ static int setup_msrs(struct vcpu *v)
 		/* KVM stops at the first MSR it refuses: name it. */
 		log_err("vcpu %u: KVM_SET_MSRS refused MSR %#x", v->id, boot[rc].index);
 		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The CPU template's MSR changes: read-modify-write each one. */
+static int setup_template_msrs(struct vcpu *v)
+{
+	struct cpu_config_msr mods[64];
+	struct { struct kvm_msrs hdr; struct kvm_msr_entry e; } m;
+	size_t n = v->vm->cpu_cfg ? cpu_config_msrs(v->vm->cpu_cfg, mods, 64) : 0;
+
+	if (n > 64) {
+		log_err("vcpu %u: CPU template changes %zu MSRs, at most 64 supported", v->id, n);
+		return -E2BIG;
+	}
+	for (size_t i = 0; i < n; i++) {
+		memset(&m, 0, sizeof(m));
+		m.hdr.nmsrs = 1;
+		m.e.index = mods[i].index;
+		if (ioctl(v->fd, KVM_GET_MSRS, &m) != 1) {
+			log_err("Template changes an MSR entry not supported by KVM: %#x", mods[i].index);
+			return -EINVAL;
+		}
+		m.e.data = cpu_config_msr_value(&mods[i], m.e.data);
+		if (ioctl(v->fd, KVM_SET_MSRS, &m) != 1) {
+			log_err("vcpu %u: KVM_SET_MSRS refused template MSR %#x", v->id, mods[i].index);
+			return -EINVAL;
+		}
 	}
 	return 0;
 }
@@ -125,6 +163,8 @@ int vcpu_setup_cpu(struct vcpu *v, bool smt)
 
 	if (!rc)
 		rc = setup_msrs(v);
+	if (!rc)
+		rc = setup_template_msrs(v);
 	if (!rc)
 		rc = setup_fpu(v);
 	if (!rc)

@@ -163,10 +163,12 @@ int vm_create(struct vm *vm, uint64_t mem_bytes)
 
 int vm_irqfd(struct vm *vm, unsigned gsi)
 {
-	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	struct kvm_irqfd irqfd;
-	int rc;
+	int fd, rc;
 
+	if (vm->nr_irqfds >= sizeof(vm->irqfds) / sizeof(vm->irqfds[0]))
+		return -ENOSPC;
+	fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (fd < 0) {
 		rc = -errno;
 		log_err("eventfd: %s", strerror(-rc));
@@ -178,6 +180,7 @@ int vm_irqfd(struct vm *vm, unsigned gsi)
 		close(fd);
 		return rc;
 	}
+	vm->irqfds[vm->nr_irqfds++] = fd;
 	return fd;
 }
 
@@ -195,6 +198,9 @@ void vm_request_exit(struct vm *vm, int code)
 
 void vm_destroy(struct vm *vm)
 {
+	for (unsigned i = 0; i < vm->nr_irqfds; i++)
+		close(vm->irqfds[i]);
+	vm->nr_irqfds = 0;
 	gm_destroy(&vm->gm);
 	free(vm->cpuid);
 	vm->cpuid = NULL;

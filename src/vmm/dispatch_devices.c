@@ -1,0 +1,136 @@
+/* Dispatcher: device configuration (pre-boot PUT) and device updates
+ * (runtime PATCH). The device models arrive in their own issues: until then
+ * InstanceStart refuses a VM that has one (res_unsupported_devices), so at
+ * runtime no device exists and every runtime request says so. */
+#include <errno.h>
+
+#include "dispatch_internal.h"
+#include "ember/resources.h"
+
+static void drives(struct vmm *v, struct rpc_request *req)
+{
+	struct res_drive_update u = { .fd = -1 };
+	char err[RPC_FAULT_LEN];
+	int rc;
+
+	if (req->method == RPC_PUT) {
+		rc = res_put_drive(v->res, req->id, req->body, err, sizeof(err));
+		dispatch_result(req, rc, err);
+		return;
+	}
+	rc = res_patch_drive(v->res, req->id, req->body, &u, err, sizeof(err));
+	if (!rc)
+		res_drive_update_commit(v->res, &u);
+	res_drive_update_free(&u);
+	dispatch_result(req, rc, err);
+}
+
+static void network(struct vmm *v, struct rpc_request *req)
+{
+	struct res_net_update u;
+	char err[RPC_FAULT_LEN];
+	int rc;
+
+	if (req->method == RPC_PUT) {
+		rc = res_put_net(v->res, req->id, req->body, err, sizeof(err));
+		dispatch_result(req, rc, err);
+		return;
+	}
+	rc = res_patch_net(v->res, req->id, req->body, &u, err, sizeof(err));
+	if (!rc)
+		res_net_update_commit(v->res, &u);
+	dispatch_result(req, rc, err);
+}
+
+static void pmem(struct vmm *v, struct rpc_request *req)
+{
+	struct res_pmem_update u;
+	char err[RPC_FAULT_LEN];
+	int rc;
+
+	if (req->method == RPC_PUT) {
+		rc = res_put_pmem(v->res, req->id, req->body, err, sizeof(err));
+		dispatch_result(req, rc, err);
+		return;
+	}
+	rc = res_patch_pmem(v->res, req->id, req->body, &u, err, sizeof(err));
+	if (!rc)
+		res_pmem_update_commit(v->res, &u);
+	dispatch_result(req, rc, err);
+}
+
+/* Runtime balloon requests: validate the body, then report the missing device. */
+static void balloon_runtime(struct rpc_request *req)
+{
+	char err[RPC_FAULT_LEN];
+	uint32_t amount;
+	uint16_t interval;
+	int rc = 0;
+
+	if (req->route == ROUTE_BALLOON && req->method == RPC_PATCH)
+		rc = res_parse_balloon_update(req->body, &amount, err, sizeof(err));
+	else if (req->route == ROUTE_BALLOON_STATS && req->method == RPC_PATCH)
+		rc = res_parse_balloon_stats_update(req->body, &interval, err, sizeof(err));
+	if (rc)
+		rpc_fail(req, "%s", err);
+	else
+		rpc_fail(req, "Balloon config error: No balloon device found.");
+}
+
+static void balloon(struct vmm *v, struct rpc_request *req)
+{
+	char err[RPC_FAULT_LEN];
+	json_t *cfg;
+
+	if (req->route == ROUTE_BALLOON && req->method == RPC_PUT) {
+		dispatch_result(req, res_put_balloon(v->res, req->body, err, sizeof(err)), err);
+		return;
+	}
+	if (req->route == ROUTE_BALLOON && req->method == RPC_GET && !v->started) {
+		cfg = res_balloon_json(v->res);
+		if (cfg)
+			dispatch_ok(req, cfg);
+		else
+			rpc_fail(req, "Balloon config error: No balloon device found.");
+		return;
+	}
+	balloon_runtime(req);
+}
+
+void dispatch_devices(struct vmm *v, struct rpc_request *req)
+{
+	char err[RPC_FAULT_LEN];
+	bool dep = false;
+
+	switch (req->route) {
+	case ROUTE_DRIVES:
+		drives(v, req);
+		break;
+	case ROUTE_NETWORK:
+		network(v, req);
+		break;
+	case ROUTE_PMEM:
+		pmem(v, req);
+		break;
+	case ROUTE_VSOCK:
+		dispatch_result(req, res_put_vsock(v->res, req->body, &dep, err, sizeof(err)), err);
+		req->deprecated = dep;
+		break;
+	case ROUTE_ENTROPY:
+		dispatch_result(req, res_put_entropy(v->res, req->body, err, sizeof(err)), err);
+		break;
+	case ROUTE_SERIAL:
+		dispatch_result(req, res_put_serial(v->res, req->body, err, sizeof(err)), err);
+		break;
+	case ROUTE_HOTPLUG_MEMORY:
+		if (req->method == RPC_PUT)
+			dispatch_result(req, res_put_memory_hotplug(v->res, req->body, err,
+								    sizeof(err)), err);
+		else
+			rpc_fail(req, "Memory hotplug is not configured on this microVM.");
+		break;
+	default: /* the balloon routes */
+		balloon(v, req);
+		break;
+	}
+}

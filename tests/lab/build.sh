@@ -1,0 +1,114 @@
+#!/bin/sh
+# build.sh [--with-qemu]: build the lab's two initramfs images from Debian
+# packages only (busybox-static, kmod's modinfo, cpio, curl, the cached kernel
+# package; with --with-qemu also qemu-system-x86 for bench/lab-boot.sh):
+#   $LAB_OUT/guest.cpio  L2 guest: busybox, tests/lab/guest/init, virtio modules
+#   $LAB_OUT/l1.cpio     L1: busybox, kvm modules, ember, curl (+ their shared
+#                        libraries and loader), the guest kernel (bzImage and
+#                        ELF vmlinux), guest.cpio, the scenario scripts
+# Both are rebuilt every run (about a second): no stale-image questions.
+# Uncompressed cpio: the L1 and L2 kernels run under an emulator, where
+# unpacking plain cpio is much cheaper than decompressing.
+set -eu
+cd "$(dirname "$0")/../.."
+. tests/lab/config.sh
+
+with_qemu=0
+[ "${1:-}" = --with-qemu ] && with_qemu=1
+
+[ -x "$LAB_EMBER" ] || { echo "lab: $LAB_EMBER missing: run make first" >&2; exit 1; }
+for t in busybox cpio modinfo curl lz4 apt-get dpkg-deb; do
+	command -v $t >/dev/null || { echo "lab: $t missing: run make deps" >&2; exit 1; }
+done
+BUSYBOX=/bin/busybox # busybox-static: no libraries to copy
+
+kroot=$(tests/lab/fetch-kernel.sh)
+moddir="$kroot/lib/modules/$LAB_KVER"
+mkdir -p "$LAB_OUT"
+
+# Print the modules $@ need, each after its dependencies, one per line
+# (`modinfo -F depends`: the package has no modules.dep, depmod runs at install).
+mod_path() {
+	p=$(find "$moddir/kernel" \( -name "$1.ko" -o -name "$(echo "$1" | tr _ -).ko" \) | head -n 1)
+	[ -n "$p" ] || { echo "lab: module $1 not in $LAB_KPKG" >&2; exit 1; }
+	echo "$p"
+}
+mod_order() {
+	_seen=" "
+	_visit() {
+		case "$_seen" in *" $1 "*) return ;; esac
+		for _d in $(modinfo -F depends "$(mod_path "$1")" | tr , ' '); do _visit "$_d"; done
+		_seen="$_seen$1 "
+		echo "$1"
+	}
+	for _m in "$@"; do _visit "$_m"; done
+}
+# install_modules ROOT MODULE...: copy them and their dependencies into
+# ROOT/lib/modules/NAME.ko and write the load order to ROOT/etc/modules.order.
+install_modules() {
+	r=$1; shift
+	mkdir -p "$r/lib/modules" "$r/etc"
+	mod_order "$@" > "$r/etc/modules.order"
+	while read -r m; do cp "$(mod_path "$m")" "$r/lib/modules/$m.ko"; done < "$r/etc/modules.order"
+}
+
+# install_bin ROOT BIN: copy BIN to ROOT/bin with every shared library ldd
+# lists (the dynamic loader included), at the same paths as on the host.
+install_bin() {
+	r=$1 b=$2
+	mkdir -p "$r/bin"
+	cp -L "$b" "$r/bin/"
+	ldd "$b" 2>/dev/null | sed -n 's/.*=> \(\/[^ ]*\) .*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (.*/\1/p' |
+		while read -r lib; do
+			mkdir -p "$r$(dirname "$lib")"
+			[ -e "$r$lib" ] || cp -L "$lib" "$r$lib"
+		done
+}
+
+# new_root DIR: an empty root with busybox and its applet links.
+new_root() {
+	rm -rf "$1"
+	mkdir -p "$1/bin" "$1/dev" "$1/proc" "$1/sys" "$1/tmp" "$1/etc"
+	cp "$BUSYBOX" "$1/bin/busybox"
+	for a in $("$BUSYBOX" --list); do
+		[ "$a" = busybox ] || ln -s busybox "$1/bin/$a"
+	done
+	# The kernel opens /dev/console for init before devtmpfs is mounted; its
+	# built-in rootfs has the node, this is belt and braces (needs root).
+	mknod -m 600 "$1/dev/console" c 5 1 2>/dev/null || true
+}
+
+mkcpio() { (cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) > "$2"; }
+
+# --- L2 guest -----------------------------------------------------------------
+g="$LAB_OUT/guest-root"
+new_root "$g"
+install -m 755 tests/lab/guest/init "$g/init"
+# The virtio drivers a Firecracker-style guest uses (shared/kvm-here.md §3).
+install_modules "$g" virtio_mmio virtio_blk virtio_net virtio_balloon \
+	vmw_vsock_virtio_transport virtio_rng
+mkcpio "$g" "$LAB_OUT/guest.cpio"
+
+# --- L1 -------------------------------------------------------------------------
+l="$LAB_OUT/l1-root"
+new_root "$l"
+install -m 755 tests/lab/l1/init "$l/init"
+install_modules "$l" kvm_amd
+install_bin "$l" "$LAB_EMBER"
+install_bin "$l" "$(command -v curl)"
+mkdir -p "$l/lab"
+cp tests/lab/config.sh tests/lab/l1/lib.sh tests/lab/l1/bench.sh "$l/lab/"
+cp -r tests/lab/l1/scenarios "$l/lab/scenarios"
+cp "$kroot/boot/vmlinuz-$LAB_KVER" "$l/lab/vmlinuz"
+cp "$LAB_CACHE/vmlinux-$LAB_KVER" "$l/lab/vmlinux"
+cp "$LAB_OUT/guest.cpio" "$l/lab/guest.cpio"
+if [ $with_qemu = 1 ]; then
+	command -v qemu-system-x86_64 >/dev/null || { echo "lab: qemu-system-x86 missing: run make deps" >&2; exit 1; }
+	install_bin "$l" "$(command -v qemu-system-x86_64)"
+	# microvm's firmware (qboot) is all QEMU needs from its data directory.
+	mkdir -p "$l/usr/share/qemu"
+	cp /usr/share/qemu/bios-microvm.bin "$l/usr/share/qemu/"
+fi
+mkcpio "$l" "$LAB_OUT/l1.cpio"
+cp "$kroot/boot/vmlinuz-$LAB_KVER" "$LAB_OUT/vmlinuz"
+echo "lab: built $LAB_OUT/l1.cpio ($(($(wc -c < "$LAB_OUT/l1.cpio") / 1048576)) MiB)" >&2

@@ -1,0 +1,31 @@
+# tests/lab/config.sh: the one place the lab's versions, paths and time limits
+# are pinned. Sourced (POSIX sh) by every lab script on the host side.
+#
+# The kernel ABI: `apt-cache depends linux-image-cloud-amd64` names the current
+# one. Bumping it means changing LAB_ABI below, nothing else.
+LAB_ABI=${LAB_ABI:-6.1.0-56}
+LAB_KVER="$LAB_ABI-cloud-amd64"
+LAB_KPKG="linux-image-$LAB_KVER"
+
+# Where everything is built (wiped by `make clean`), and where the downloaded
+# kernel package is cached. The cache defaults to build/lab/cache; point
+# LAB_CACHE outside build/ to keep it across `make clean` (a cold fetch is one
+# 27 MB `apt-get download`, about 1-5 s).
+LAB_OUT=${LAB_OUT:-build/lab}
+LAB_CACHE=${LAB_CACHE:-$LAB_OUT/cache}
+
+# The ember binary that goes into L1.
+LAB_EMBER=${LAB_EMBER:-build/ember}
+
+# L1: QEMU's TCG emulator implements AMD SVM, so Debian's kvm-amd.ko gives a
+# real /dev/kvm inside it (shared/kvm-here.md §2). 2 vCPUs (MTTCG uses both
+# host cores) so that a 2-vCPU L2 guest has two L1 CPUs under it.
+LAB_L1_MEM_MIB=${LAB_L1_MEM_MIB:-3072}
+LAB_L1_SMP=${LAB_L1_SMP:-2}
+LAB_L1_CPU=${LAB_L1_CPU:-EPYC}
+
+# Time limits (seconds). Every process the lab starts has one, so a hang
+# becomes a failure and never a stuck CI.
+LAB_L1_TIMEOUT=${LAB_L1_TIMEOUT:-540}   # the whole L1 run (all scenarios)
+LAB_L2_TIMEOUT=${LAB_L2_TIMEOUT:-60}    # one L2 boot inside L1 (~9 s measured)
+LAB_CURL_TIMEOUT=${LAB_CURL_TIMEOUT:-10} # one API request

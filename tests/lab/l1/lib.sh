@@ -1,0 +1,189 @@
+# lib.sh: helpers for the scenario and bench scripts inside L1 (busybox sh).
+# A scenario drives one ember per VM through its REST API with curl, the way a
+# Firecracker client would, and reports with ok/notok. Every wait has a limit;
+# every ember runs under `timeout -s KILL`, so nothing in L1 can hang for good.
+
+ok() { echo "LAB-RESULT ok - $*"; }
+notok() { echo "LAB-RESULT not ok - $*"; }
+
+# Kernel command line of every L2 guest: serial console; reboot through the
+# i8042 (ember's exit 0); panic reboots at once; no PCI probing (there is no
+# PCI); `quiet` because every console byte is a VM exit, which costs a lot in
+# a nested emulator; Firecracker's i8042 options (no AUX port, no MUX probing:
+# each avoided probe is a round of port I/O exits).
+L2_ARGS="console=ttyS0 reboot=k panic=1 pci=off quiet i8042.noaux i8042.nomux i8042.nopnp"
+
+# Milliseconds since L1 booted (/proc/uptime: 10 ms resolution, enough here).
+now_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
+# secs MS: "1.234" from milliseconds.
+secs() { awk -v ms="$1" 'BEGIN { printf "%.2f", ms / 1000 }'; }
+
+# LAB_API=1 when this ember serves the REST API. Without it (until the API
+# lands) scenarios that only need a boot use --config-file; the rest report
+# "not ok ... needs the API".
+if ember --help 2>&1 | grep -- '--api-sock' | grep -q 'not available'; then
+	LAB_API=0
+else
+	LAB_API=1
+fi
+
+# vm_start NAME [SECS]: a fresh ember for VM NAME, killed after SECS (default
+# LAB_L2_TIMEOUT). Sets VM, D (its directory: console, log, body, rc), SOCK,
+# PID. With the API, ember starts now and waits for requests; without it,
+# vm_boot starts it.
+vm_start() {
+	VM=$1 VM_LIMIT=${2:-$LAB_L2_TIMEOUT}
+	D=/tmp/vm/$VM SOCK=/tmp/vm/$VM/api.sock PID=
+	rm -rf "$D"
+	mkdir -p "$D"
+	: > "$D/console"
+	VM_KERNEL= VM_INITRD= VM_ARGS= VM_PROTO= VM_VCPUS=1 VM_MEM=128
+	[ "$LAB_API" = 1 ] || return 0
+	_ember --api-sock "$SOCK"
+	_i=0
+	while [ ! -S "$SOCK" ] && [ $_i -lt 50 ] && vm_running; do sleep 0.1; _i=$((_i + 1)); done
+	[ -S "$SOCK" ] || { notok "$VM: API socket did not appear within 5 s"; return 1; }
+}
+
+_ember() {
+	timeout -s KILL "$VM_LIMIT" ember --id "$VM" --boot-timer "$@" \
+		> "$D/console" 2> "$D/log" < /dev/null &
+	PID=$!
+	VM_T0=$(now_ms)
+	echo "$PID" >> /tmp/vm/pids
+}
+
+# api METHOD PATH [JSON]: one request; prints the HTTP status (000 when curl
+# failed: no answer within LAB_CURL_TIMEOUT, socket gone); body in $D/body.
+api() {
+	if [ $# -ge 3 ]; then
+		set -- "$1" "$2" -H 'Content-Type: application/json' -d "$3"
+	fi
+	_m=$1 _p=$2
+	shift 2
+	curl --unix-socket "$SOCK" -sS -m "$LAB_CURL_TIMEOUT" -X "$_m" "$@" \
+		-o "$D/body" -w '%{http_code}' "http://localhost$_p" 2>> "$D/curl.err" || true
+}
+
+# api_expect WANT METHOD PATH [JSON]: the request, reported as a failure
+# unless it answers WANT. Returns 0 when it did.
+api_expect() {
+	_want=$1
+	shift
+	_code=$(api "$@")
+	[ "$_code" = "$_want" ] && return 0
+	notok "$VM: $1 $2 answered $_code, want $_want: $(cat "$D/body" "$D/curl.err" 2>/dev/null | tr '\n' ' ' | cut -c1-200)"
+	return 1
+}
+
+# vm_config KERNEL INITRD ARGS [VCPUS [MEM_MIB [PROTO]]]: the boot source and
+# machine configuration (PUT /boot-source, PUT /machine-config).
+vm_config() {
+	VM_KERNEL=$1 VM_INITRD=$2 VM_ARGS=$3 VM_VCPUS=${4:-1} VM_MEM=${5:-128} VM_PROTO=${6:-auto}
+	[ "$LAB_API" = 1 ] || return 0
+	api_expect 204 PUT /boot-source "$(boot_source_json)" &&
+		api_expect 204 PUT /machine-config "$(machine_json)"
+}
+boot_source_json() {
+	printf '{"kernel_image_path": "%s", ' "$VM_KERNEL"
+	[ -n "$VM_INITRD" ] && printf '"initrd_path": "%s", ' "$VM_INITRD"
+	printf '"boot_args": "%s", "boot_protocol": "%s"}' "$VM_ARGS" "$VM_PROTO"
+}
+machine_json() { printf '{"vcpu_count": %d, "mem_size_mib": %d}' "$VM_VCPUS" "$VM_MEM"; }
+
+# vm_boot: InstanceStart (or, without the API, ember --config-file). Sets
+# VM_T0 to the moment the boot was asked for.
+vm_boot() {
+	if [ "$LAB_API" = 1 ]; then
+		VM_T0=$(now_ms)
+		api_expect 204 PUT /actions '{"action_type": "InstanceStart"}'
+		return
+	fi
+	printf '{"boot-source": %s, "machine-config": %s}\n' "$(boot_source_json)" "$(machine_json)" > "$D/vm.json"
+	_ember --no-api --config-file "$D/vm.json"
+}
+
+# vm_running: the ember process exists and is not a zombie.
+vm_running() {
+	[ -n "$PID" ] && [ -r "/proc/$PID/stat" ] || return 1
+	_st=$(cut -d' ' -f3 "/proc/$PID/stat" 2>/dev/null)
+	[ -n "$_st" ] && [ "$_st" != Z ]
+}
+
+# wait_console PATTERN SECS: wait until the guest console has a line matching
+# PATTERN (grep -E). Sets WAIT_MS to the time since VM_T0. Fails on timeout or
+# when ember exited without printing it.
+wait_console() {
+	_end=$(( $(now_ms) + $2 * 1000 ))
+	while :; do
+		if grep -qE "$1" "$D/console"; then
+			WAIT_MS=$(( $(now_ms) - VM_T0 ))
+			return 0
+		fi
+		vm_running || { grep -qE "$1" "$D/console" && { WAIT_MS=$(( $(now_ms) - VM_T0 )); return 0; }; return 1; }
+		[ "$(now_ms)" -lt $_end ] || return 1
+		sleep 0.05
+	done
+}
+
+# vm_wait_exit SECS: wait for ember to end; RC is its exit status, or
+# "running" when it is still up after SECS.
+vm_wait_exit() {
+	_end=$(( $(now_ms) + $1 * 1000 ))
+	while vm_running && [ "$(now_ms)" -lt $_end ]; do sleep 0.1; done
+	if vm_running; then RC=running; return 1; fi
+	wait "$PID"
+	RC=$?
+	# 137: killed by `timeout -s KILL` (128 + SIGKILL).
+}
+
+# vm_stop: SIGTERM (ember's clean stop), SIGKILL if that did not work.
+vm_stop() {
+	vm_running || return 0
+	kill -TERM "$PID" 2>/dev/null
+	vm_wait_exit 5 || { kill -KILL "$PID" 2>/dev/null; vm_wait_exit 5; }
+}
+
+# vm_dump: the guest console and ember's log, indented, into L1's console
+# (kept by the host in build/lab/console.log for diagnosis).
+vm_dump() {
+	echo "---- $VM: guest console ----"
+	sed 's/^/  | /' "$D/console"
+	echo "---- $VM: ember log ----"
+	sed 's/^/  log| /' "$D/log" "$D/curl.err" 2>/dev/null
+}
+
+# boot_time_ms: ember's own Guest-boot-time (--boot-timer), when logged.
+boot_time_note() {
+	_bt=$(grep -o 'Guest-boot-time[^,]*' "$D/log" | head -n 1)
+	[ -n "$_bt" ] && echo " ($_bt)"
+}
+
+# need_api WHAT: report WHAT as not ok when ember has no API yet.
+need_api() {
+	[ "$LAB_API" = 1 ] && return 0
+	notok "$1: needs the REST API (--api-sock), not in this ember build"
+	return 1
+}
+
+# run_scenarios [NAME...]: every scenarios/*.sh (or those whose name, number or
+# name without its number is listed), each in a subshell; any ember left
+# behind is killed afterwards.
+run_scenarios() {
+	for _f in scenarios/*.sh; do
+		_n=$(basename "$_f" .sh)
+		if [ $# -gt 0 ]; then
+			_want=0
+			for _a in "$@"; do
+				case "$_a" in "$_n" | "${_n#*-}" | "${_n%%-*}") _want=1 ;; esac
+			done
+			[ $_want = 1 ] || continue
+		fi
+		echo "LAB-L1: scenario $_n begins uptime=$(cut -d' ' -f1 /proc/uptime)"
+		(. "./$_f")
+		if [ -f /tmp/vm/pids ]; then
+			while read -r _p; do kill -KILL "$_p" 2>/dev/null; done < /tmp/vm/pids
+			rm -f /tmp/vm/pids
+		fi
+	done
+}

@@ -1,0 +1,74 @@
+#!/bin/sh
+# tests/lab/run.sh [SCENARIO...]  the lab tests (all scenarios, or those named:
+#                                 "1", "bzimage" or "1-bzimage" alike)
+# tests/lab/run.sh --demo         scenario 1 with the guest's console shown
+# tests/lab/run.sh --bench N      bench/lab-boot.sh's measurements, N boots each
+#
+# Builds the initramfs images (tests/lab/build.sh), boots L1 ONCE under QEMU's
+# TCG emulator (its emulated AMD SVM gives Debian's kvm-amd.ko a real /dev/kvm:
+# shared/kvm-here.md §2) and lets L1 run every scenario against ember's REST
+# API. L1 reports "LAB-RESULT ok/not ok - ..." lines on its serial console;
+# this script prints them as "ok - ..." / "not ok - ...", ends with
+# "lab: N passed, N failed" and exits 1 on any failure (or when L1 did not get
+# to its end). The whole L1 console is kept in $LAB_OUT/console.log.
+set -eu
+cd "$(dirname "$0")/../.."
+. tests/lab/config.sh
+
+mode=test runs=
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--demo) mode=demo ;;
+	--bench) mode=bench runs=${2:?--bench N}; shift ;;
+	-h | --help) sed -n '2,13s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	*) break ;;
+	esac
+	shift
+done
+only=$(echo "$@" | tr ' ' ,)
+
+if [ ! -c /dev/kvm ] && [ "$mode" = test ]; then
+	: # The lab does not need the host's /dev/kvm: L1 is pure TCG.
+fi
+command -v qemu-system-x86_64 >/dev/null || { echo "lab: qemu-system-x86_64 missing: run make deps" >&2; exit 1; }
+
+t_build=$(date +%s.%N)
+if [ "$mode" = bench ]; then tests/lab/build.sh --with-qemu; else tests/lab/build.sh; fi
+t_l1=$(date +%s.%N)
+
+log="$LAB_OUT/console.log"
+[ "$mode" = test ] || log="$LAB_OUT/console-$mode.log"
+# L1's kernel command line: no `quiet`, so that L1's own boot is in the log.
+append="console=ttyS0 panic=-1 lab_mode=$mode"
+[ -n "$only" ] && append="$append lab_only=$only"
+[ -n "$runs" ] && append="$append lab_runs=$runs"
+
+accel=tcg
+[ "$LAB_L1_SMP" -gt 1 ] && accel=tcg,thread=multi
+set +e
+# -no-reboot: any reset of L1 ends QEMU instead of looping. L1 powers off
+# through microvm's ACPI (GED) when done.
+timeout -s KILL "$LAB_L1_TIMEOUT" qemu-system-x86_64 \
+	-accel "$accel" -cpu "$LAB_L1_CPU" -M microvm -smp "$LAB_L1_SMP" -m "$LAB_L1_MEM_MIB" \
+	-nodefaults -no-user-config -nographic -serial stdio -no-reboot \
+	-kernel "$LAB_OUT/vmlinuz" -initrd "$LAB_OUT/l1.cpio" -append "$append" \
+	< /dev/null 2>&1 | tr -d '\r' | tee "$log" | {
+	case "$mode" in
+	test) sed -u -n 's/^LAB-RESULT //p' ;;
+	*) cat ;; # demo, bench: the whole console
+	esac
+}
+t_end=$(date +%s.%N)
+set -e
+
+pass=$(grep -c '^LAB-RESULT ok' "$log" || true)
+fail=$(grep -c '^LAB-RESULT not ok' "$log" || true)
+if ! grep -q '^LAB-L1: done' "$log"; then
+	echo "not ok - L1 did not finish (crash, hang or timeout after ${LAB_L1_TIMEOUT}s): see $log"
+	tail -n 20 "$log" | sed 's/^/# /'
+	fail=$((fail + 1))
+fi
+echo "# lab: build $(echo "$t_l1 - $t_build" | bc) s, L1 run $(echo "$t_end - $t_l1" | bc) s; console log: $log"
+[ "$mode" = test ] || { [ "$fail" -eq 0 ]; exit; }
+echo "lab: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
