@@ -47,7 +47,7 @@ LIB := $(B)/libember.a
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/unit/%)
 
-.PHONY: all test unit-test unit-build host-test guest-test deps demo bench clean
+.PHONY: all test unit-test unit-build host-test api-test guest-test deps demo bench clean
 all: $(B)/ember guests
 
 $(B)/obj/%.o: %.c
@@ -85,11 +85,16 @@ host-test: $(B)/ember guests build/host/kvmfault.so
 	$(Q)tests/host/cli.sh
 	$(Q)tests/host/console.sh
 
+# --- API tests: the real ember on a real socket, driven by curl/python -----
+api-test: $(B)/ember guests
+	$(Q)tests/api/boot_flow.sh
+
 test: all
 	$(Q)$(MAKE) --no-print-directory unit-test
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 unit-test
 	$(Q)$(MAKE) --no-print-directory guest-test
 	$(Q)$(MAKE) --no-print-directory host-test
+	$(Q)$(MAKE) --no-print-directory api-test
 
 deps:
 	$(Q)scripts/deps.sh

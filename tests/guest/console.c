@@ -4,7 +4,12 @@
  *   mode=echo (default)     echo each input line as "echo: <line>"; the line
  *                           "quit" ends with SUCCESS
  *   mode=idle               print "idle: ready", then halt with interrupts
- *                           off for good (stop-signal tests) */
+ *                           off for good (stop-signal tests)
+ *   mode=count              print "tick N" about every 20 ms, for ever
+ *                           (pause/resume tests)
+ *   mode=kbd                take i8042 IRQ 1 through the IOAPIC and print
+ *                           each scancode as "kbd: xx"; the Ctrl-Alt-Del
+ *                           sequence 14 11 e0 71 ends with SUCCESS */
 #include "lib/guest.h"
 
 #define COM1 0x3f8
@@ -76,6 +81,60 @@ static void echo_loop(void)
 	}
 }
 
+static void count_loop(void)
+{
+	lapic_enable();
+	for (unsigned long n = 0;; n++) {
+		gprintf("tick %lu\n", n);
+		lapic_delay_us(20000);
+	}
+}
+
+#define I8042_DATA 0x60
+#define I8042_CMD 0x64
+#define VEC_KBD 0x42
+
+static volatile uint8_t scancodes[8];
+static volatile unsigned nscan;
+
+static void on_kbd(struct frame *f)
+{
+	(void)f;
+	while (inb(I8042_CMD) & 1) {
+		uint8_t b = inb(I8042_DATA);
+
+		if (nscan < sizeof(scancodes))
+			scancodes[nscan++] = b;
+	}
+	lapic_write(LAPIC_EOI, 0);
+}
+
+static void kbd_loop(void)
+{
+	static const uint8_t cad[] = { 0x14, 0x11, 0xe0, 0x71 };
+	unsigned seen = 0;
+
+	guest_set_handler(VEC_KBD, on_kbd);
+	outb(0x21, 0xff); /* 8259s masked: IRQ 1 only through the IOAPIC */
+	outb(0xa1, 0xff);
+	lapic_enable();
+	ioapic_write(IOAPIC_REDTBL(1) + 1, 0);
+	ioapic_write(IOAPIC_REDTBL(1), VEC_KBD);
+	outb(I8042_CMD, 0x60); /* write the control byte: */
+	outb(I8042_DATA, 0x01); /* keyboard interrupt on */
+	gprintf("kbd: ready\n");
+	for (;;) {
+		sti_hlt();
+		cli();
+		while (seen < nscan) {
+			gprintf("kbd: %x\n", scancodes[seen]);
+			seen++;
+		}
+		if (seen >= sizeof(cad) && !memcmp((const void *)scancodes, cad, sizeof(cad)))
+			guest_exit_success();
+	}
+}
+
 void guest_main(const struct boot_info *bi)
 {
 	char mode[16] = "echo";
@@ -85,6 +144,10 @@ void guest_main(const struct boot_info *bi)
 		gprintf("idle: ready\n");
 		guest_halt_forever();
 	}
+	if (!strcmp(mode, "count"))
+		count_loop();
+	if (!strcmp(mode, "kbd"))
+		kbd_loop();
 	if (strcmp(mode, "echo"))
 		guest_fail("unknown console mode '%s'", mode);
 	echo_loop();

@@ -43,13 +43,11 @@ append="console=ttyS0 panic=-1 lab_mode=$mode"
 [ -n "$only" ] && append="$append lab_only=$only"
 [ -n "$runs" ] && append="$append lab_runs=$runs"
 
-accel=tcg
-[ "$LAB_L1_SMP" -gt 1 ] && accel=tcg,thread=multi
 set +e
 # -no-reboot: any reset of L1 ends QEMU instead of looping. L1 powers off
 # through microvm's ACPI (GED) when done.
 timeout -s KILL "$LAB_L1_TIMEOUT" qemu-system-x86_64 \
-	-accel "$accel" -cpu "$LAB_L1_CPU" -M microvm -smp "$LAB_L1_SMP" -m "$LAB_L1_MEM_MIB" \
+	-accel tcg -cpu "$LAB_L1_CPU" -M microvm -smp "$LAB_L1_SMP" -m "$LAB_L1_MEM_MIB" \
 	-nodefaults -no-user-config -nographic -serial stdio -no-reboot \
 	-kernel "$LAB_OUT/vmlinuz" -initrd "$LAB_OUT/l1.cpio" -append "$append" \
 	< /dev/null 2>&1 | tr -d '\r' | tee "$log" | {

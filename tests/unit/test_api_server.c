@@ -140,35 +140,40 @@ static void put_str(int fd, const char *s)
 	assert_true(put_bytes(fd, s, strlen(s)));
 }
 
-/* Read one response (Content-Length framed). */
+/* Read exactly `len` bytes. */
+static void get_bytes(int fd, char *buf, size_t len, size_t have_before)
+{
+	while (len) {
+		ssize_t n = recv(fd, buf, len, 0);
+		if (n <= 0)
+			fail_msg("connection ended after %zu bytes: %s", have_before,
+				 n ? strerror(errno) : "EOF");
+		buf += n;
+		len -= (size_t)n;
+		have_before += (size_t)n;
+	}
+}
+
+/* Read one response (Content-Length framed), not a byte more: pipelined
+ * responses stay in the socket for the next call. */
 static void get_resp(int fd, struct resp *r)
 {
-	char buf[16384];
-	size_t have = 0, need = 0;
-	char *end = NULL;
+	size_t hl = 0, bl = 0;
+	const char *cl;
 
 	memset(r, 0, sizeof(*r));
-	for (;;) {
-		ssize_t n;
-		if (end && have >= need)
-			break;
-		n = recv(fd, buf + have, sizeof(buf) - 1 - have, 0);
-		if (n <= 0)
-			fail_msg("connection ended after %zu bytes: %s", have,
-				 n ? strerror(errno) : "EOF");
-		have += (size_t)n;
-		buf[have] = '\0';
-		if (!end && (end = strstr(buf, "\r\n\r\n"))) {
-			const char *cl = strcasestr(buf, "\r\nContent-Length:");
-			size_t hl = (size_t)(end - buf) + 4;
-			need = hl + (cl && cl < end ? strtoul(cl + 17, NULL, 10) : 0);
-			assert_true(need < sizeof(buf));
-		}
+	while (hl < 4 || memcmp(r->head + hl - 4, "\r\n\r\n", 4)) {
+		assert_true(hl < sizeof(r->head) - 1);
+		get_bytes(fd, r->head + hl++, 1, hl);
 	}
-	assert_int_equal(sscanf(buf, "HTTP/1.1 %d", &r->status), 1);
-	snprintf(r->head, sizeof(r->head), "%.*s", (int)(end - buf), buf);
-	snprintf(r->body, sizeof(r->body), "%.*s", (int)(need - (size_t)(end + 4 - buf)), end + 4);
-	assert_int_equal(have, need); /* nothing unasked-for */
+	r->head[hl - 4] = '\0';
+	assert_int_equal(sscanf(r->head, "HTTP/1.1 %d", &r->status), 1);
+	cl = strcasestr(r->head, "\r\nContent-Length:");
+	if (cl)
+		bl = strtoul(cl + 17, NULL, 10);
+	assert_true(bl < sizeof(r->body));
+	get_bytes(fd, r->body, bl, hl);
+	r->body[bl] = '\0';
 }
 
 /* Did the server close the connection (EOF) within `ms`? */

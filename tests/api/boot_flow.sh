@@ -1,0 +1,108 @@
+#!/bin/bash
+# The REST API end to end against the real ember, the real socket and curl:
+# configure and boot guests, read the state, pause/resume, Ctrl-Alt-Del,
+# metrics and logger, failed starts that leave the VM configurable.
+set -u
+cd "$(dirname "$0")/../.."
+EMBER=$PWD/build/ember
+G=$PWD/build/guest
+T=$(mktemp -d /tmp/ember-api.XXXXXX)
+SOCK=$T/api.sock
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$T"' EXIT
+pass=0; fail=0
+
+ok() { echo "ok - $1"; pass=$((pass + 1)); }
+nok() { echo "not ok - $1"; fail=$((fail + 1)); tail -5 "$T/out" "$T/err" 2>/dev/null | sed 's/^/    /'; }
+check() { if eval "$2"; then ok "$1"; else nok "$1"; fi; }
+
+# api METHOD PATH [BODY]: prints "<status> <body>"
+api() {
+	curl -s -m 5 --unix-socket "$SOCK" -X "$1" "http://localhost$2" \
+		${3:+-H 'Content-Type: application/json' -d "$3"} -w ' %{http_code}' |
+		awk '{code=$NF; $NF=""; sub(/ $/, ""); print code " " $0}'
+}
+wait_for() { for _ in $(seq $(($3 * 50))); do grep -Eq "$2" "$1" 2>/dev/null && return 0; sleep 0.02; done; return 1; }
+start_ember() {
+	rm -f "$SOCK"
+	"$EMBER" --api-sock "$SOCK" "$@" </dev/null >"$T/out" 2>"$T/err" &
+	EPID=$!
+	for _ in $(seq 250); do [ -S "$SOCK" ] && return 0; sleep 0.02; done
+	return 1
+}
+stop_ember() { kill "$EPID" 2>/dev/null; wait "$EPID" 2>/dev/null; }
+boot() { # boot GUEST ARGS VCPUS
+	api PUT /machine-config "{\"vcpu_count\": ${3:-1}, \"mem_size_mib\": 128}" >/dev/null
+	api PUT /boot-source "{\"kernel_image_path\": \"$G/$1.elf\", \"boot_args\": \"$2\"}" >/dev/null
+	api PUT /actions '{"action_type": "InstanceStart"}'
+}
+
+if [ ! -c /dev/kvm ]; then echo "api-boot: 0 passed, 0 failed, 1 skipped (no /dev/kvm)"; exit 0; fi
+
+# 1. hello through the API: boots, echoes the command line, resets: exit 0.
+start_ember || nok "API socket did not appear"
+r=$(api GET /); check "GET / before start: Not started" '[[ "$r" == "200 "*"\"state\":\"Not started\""* ]]'
+r=$(api PATCH /vm '{"state": "Paused"}')
+check "PATCH /vm before start is refused" '[[ "$r" == 400*"before starting the microVM"* ]]'
+r=$(boot hello "console=ttyS0 via-api")
+check "InstanceStart hello: 204" '[ "$r" = "204 " ]'
+wait "$EPID"; rc=$?
+check "hello ran and reset: exit 0" '[ $rc -eq 0 ] && grep -q "cmdline: console=ttyS0 via-api" "$T/out" && grep -q SUCCESS "$T/out"'
+check "socket removed at exit" '[ ! -e "$SOCK" ]'
+
+# 2. A failed InstanceStart leaves the VM configurable.
+start_ember
+head -c 8192 /dev/urandom >"$T/junk"
+api PUT /boot-source "{\"kernel_image_path\": \"$T/junk\"}" >/dev/null
+r=$(api PUT /actions '{"action_type": "InstanceStart"}')
+check "corrupt kernel: InstanceStart 400 naming the defect" '[[ "$r" == 400*"neither ELF"* ]]'
+r=$(api GET /); check "still Not started after the failed start" '[[ "$r" == *"Not started"* ]]'
+r=$(api PUT /metrics "{\"metrics_path\": \"$T/metrics.json\"}"); check "PUT /metrics: 204" '[ "$r" = "204 " ]'
+r=$(api PUT /logger "{\"log_path\": \"$T/log.txt\", \"level\": \"Debug\"}"); check "PUT /logger: 204" '[ "$r" = "204 " ]'
+r=$(boot console "mode=count" 2)
+check "InstanceStart after fixing the kernel: 204" '[ "$r" = "204 " ]'
+r=$(api GET /); check "GET /: Running" '[[ "$r" == *"\"state\":\"Running\""* ]]'
+wait_for "$T/out" "tick 3" 5
+
+# 3. Pause stops the guest's output; resume continues it.
+r=$(api PATCH /vm '{"state": "Paused"}'); check "PATCH /vm Paused: 204" '[ "$r" = "204 " ]'
+r=$(api GET /); check "GET /: Paused" '[[ "$r" == *"\"state\":\"Paused\""* ]]'
+a=$(wc -c <"$T/out"); sleep 0.5; b=$(wc -c <"$T/out")
+check "no guest output while paused ($a -> $b bytes)" '[ "$a" -eq "$b" ]'
+r=$(api PATCH /vm '{"state": "Resumed"}'); check "PATCH /vm Resumed: 204" '[ "$r" = "204 " ]'
+sleep 0.5; c=$(wc -c <"$T/out")
+check "output continues after resume ($b -> $c bytes)" '[ "$c" -gt "$b" ]'
+r=$(api PUT /boot-source "{\"kernel_image_path\": \"$G/hello.elf\"}")
+check "pre-boot request after start is refused" '[[ "$r" == 400*"after starting the microVM"* ]]'
+r=$(api PATCH /vm '{"state": "Sleeping"}'); check "PATCH /vm bad state: 400" '[[ "$r" == 400*"unknown variant"* ]]'
+
+# 4. FlushMetrics writes a JSON line with the vCPU exits and API counts.
+r=$(api PUT /actions '{"action_type": "FlushMetrics"}'); check "FlushMetrics: 204" '[ "$r" = "204 " ]'
+check "metrics line counts vCPU I/O exits and API requests" 'python3 -c "
+import json,sys
+m=[json.loads(l) for l in open(\"$T/metrics.json\")]
+tot=lambda g,k: sum(x[g][k] for x in m)
+sys.exit(0 if tot(\"vcpu\",\"exit_io_out\")>0 and tot(\"put_api_requests\",\"actions_count\")>=2 and tot(\"put_api_requests\",\"actions_fails\")>=1 else 1)"'
+check "the logger writes to its new path" 'grep -q "PATCH request on \"/vm\"\|Patch request on \"/vm\"" "$T/log.txt"'
+stop_ember
+
+# 5. SendCtrlAltDel reaches the guest's keyboard interrupt handler.
+start_ember
+r=$(api PUT /actions '{"action_type": "SendCtrlAltDel"}')
+check "SendCtrlAltDel before start is refused" '[[ "$r" == 400*"before starting"* ]]'
+boot console "mode=kbd" >/dev/null
+if wait_for "$T/out" "kbd: ready" 5; then
+	r=$(api PUT /actions '{"action_type": "SendCtrlAltDel"}'); check "SendCtrlAltDel: 204" '[ "$r" = "204 " ]'
+fi
+wait "$EPID"; rc=$?
+check "guest saw 14 11 e0 71 and reset: exit 0" '[ $rc -eq 0 ] && grep -q SUCCESS "$T/out" && grep -q "kbd: 71" "$T/out"'
+
+# 6. --config-file with the API: boots from the file, the API serves runtime.
+printf '{"boot-source": {"kernel_image_path": "%s", "boot_args": "mode=idle"}, "machine-config": {"vcpu_count": 1, "mem_size_mib": 64}}' \
+	"$G/console.elf" >"$T/vm.json"
+start_ember --config-file "$T/vm.json"
+r=$(api GET /); check "--config-file + API: Running at once" '[[ "$r" == *"Running"* ]]'
+r=$(api GET /vm/config); check "GET /vm/config shows the file's config" '[[ "$r" == 200*"mode=idle"*"\"mem_size_mib\":64"* ]]'
+stop_ember
+
+echo "api-boot: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
