@@ -126,4 +126,6 @@ void vmm_dispatch(struct vmm *v, struct rpc_request *req)
 	if (!req->status)
 		rpc_fail(req, "Internal error: the request got no answer.");
 	metrics_count_api((int)req->method, rpc_route_name(req->route), req->status >= 400);
+	if (req->deprecated)
+		metrics_g.deprecated_api.deprecated_http_api_calls++;
 }

@@ -8,6 +8,7 @@
 #include "ember/json_util.h"
 #include "ember/log.h"
 #include "ember/metrics.h"
+#include "ember/mmds.h"
 #include "ember/resources.h"
 #include "ember/vcpu.h"
 
@@ -54,10 +55,23 @@ static void instance_start(struct vmm *v, struct rpc_request *req)
 		rpc_fail(req, "%s", err);
 		return;
 	}
+	/* The guest sees only an MMDS store that existed before boot. */
+	mmds_seal();
 	/* Firecracker flushes metrics at boot so start-up figures are out early. */
 	if (metrics_configured())
 		metrics_flush();
 	dispatch_ok(req, NULL);
+}
+
+/* Like Firecracker, flushing unconfigured metrics is a no-op success. */
+static void flush_metrics(struct rpc_request *req)
+{
+	int rc = metrics_flush();
+
+	if (rc && rc != -ENOTCONN)
+		rpc_fail(req, "Failed to flush metrics: %s", strerror(-rc));
+	else
+		dispatch_ok(req, NULL);
 }
 
 static void actions(struct vmm *v, struct rpc_request *req)
@@ -75,10 +89,7 @@ static void actions(struct vmm *v, struct rpc_request *req)
 		instance_start(v, req);
 		break;
 	case ACT_FLUSH:
-		if (metrics_flush())
-			rpc_fail(req, "Failed to flush metrics: the metrics system is not initialized.");
-		else
-			dispatch_ok(req, NULL);
+		flush_metrics(req);
 		break;
 	default:
 		if (i8042_send_ctrl_alt_del(v->kbd))
@@ -114,6 +125,9 @@ static void machine_config(struct vmm *v, struct rpc_request *req)
 	}
 	rc = res_set_machine_config(v->res, req->body, req->method == RPC_PATCH, err, sizeof(err));
 	dispatch_result(req, rc, err);
+	/* Static CPU templates are deprecated in Firecracker; flag their use. */
+	if (!rc && jx_has(req->body, "cpu_template"))
+		req->deprecated = true;
 }
 
 void dispatch_core(struct vmm *v, struct rpc_request *req)

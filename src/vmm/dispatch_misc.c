@@ -67,6 +67,9 @@ void dispatch_misc(struct vmm *v, struct rpc_request *req)
 	case ROUTE_MMDS_CONFIG:
 		rc = mmds_cfg_apply(req->body, iface_exists, v->res, err, sizeof(err));
 		dispatch_result(req, rc, err);
+		/* MMDS V1 works but is deprecated: say so, as Firecracker does. */
+		if (!rc && mmds_cfg_get() && mmds_cfg_get()->version == MMDS_V1)
+			req->deprecated = true;
 		break;
 	case ROUTE_CPU_CONFIG:
 		dispatch_result(req, cpu_config_parse(&v->cpu_cfg, req->body, err, sizeof(err)), err);

@@ -27,7 +27,8 @@ struct args {
 	const char *log_path;
 	const char *level;
 	const char *metrics_path;
-	size_t max_payload;
+	const char *metadata;
+	size_t max_payload, mmds_limit;
 	bool no_api, boot_timer, show_level, show_origin;
 };
 
@@ -51,6 +52,9 @@ static void usage(FILE *f)
 		"  --id ID              instance id: 1-64 characters of [A-Za-z0-9-]\n"
 		"                       (default anonymous-instance)\n"
 		"  --log-path PATH      append log lines to PATH (file or FIFO) instead of stderr\n"
+		"  --mmds-size-limit BYTES\n"
+		"                       largest MMDS data store (default: the payload limit)\n"
+		"  --metadata FILE      preload the MMDS data store from a JSON file\n"
 		"  --metrics-path PATH  write metrics (JSON lines) to PATH (file or FIFO)\n"
 		"  --level LEVEL        Error, Warning, Info (default), Debug, Trace or Off\n"
 		"  --show-level         include the level in log lines (default on)\n"
@@ -81,7 +85,7 @@ static bool valid_id(const char *id)
 
 enum { OPT_CONFIG = 256, OPT_NO_API, OPT_API_SOCK, OPT_ID, OPT_LOG_PATH, OPT_LEVEL,
        OPT_SHOW_LEVEL, OPT_SHOW_ORIGIN, OPT_BOOT_TIMER, OPT_NO_SECCOMP, OPT_VERSION, OPT_HELP,
-       OPT_METRICS, OPT_MAX_PAYLOAD };
+       OPT_METRICS, OPT_MAX_PAYLOAD, OPT_MMDS_LIMIT, OPT_METADATA };
 
 static const struct option long_opts[] = {
 	{ "config-file", required_argument, NULL, OPT_CONFIG },
@@ -98,10 +102,12 @@ static const struct option long_opts[] = {
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "metrics-path", required_argument, NULL, OPT_METRICS },
 	{ "http-api-max-payload-size", required_argument, NULL, OPT_MAX_PAYLOAD },
+	{ "mmds-size-limit", required_argument, NULL, OPT_MMDS_LIMIT },
+	{ "metadata", required_argument, NULL, OPT_METADATA },
 	{ NULL, 0, NULL, 0 },
 };
 
-static int parse_size(const char *s, size_t *out)
+static int parse_size(const char *flag, const char *s, size_t *out)
 {
 	char *end;
 	unsigned long long v;
@@ -109,7 +115,7 @@ static int parse_size(const char *s, size_t *out)
 	errno = 0;
 	v = strtoull(s, &end, 10);
 	if (errno || end == s || *end || s[0] == '-' || v == 0 || v > (1ULL << 30)) {
-		fprintf(stderr, "ember: invalid --http-api-max-payload-size '%s'\n", s);
+		fprintf(stderr, "ember: invalid %s '%s'\n", flag, s);
 		return -1;
 	}
 	*out = (size_t)v;
@@ -136,9 +142,14 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case OPT_NO_SECCOMP: break;
 		case OPT_METRICS: a->metrics_path = optarg; break;
 		case OPT_MAX_PAYLOAD:
-			if (parse_size(optarg, &a->max_payload))
+			if (parse_size("--http-api-max-payload-size", optarg, &a->max_payload))
 				return EXIT_BAD_ARGS;
 			break;
+		case OPT_MMDS_LIMIT:
+			if (parse_size("--mmds-size-limit", optarg, &a->mmds_limit))
+				return EXIT_BAD_ARGS;
+			break;
+		case OPT_METADATA: a->metadata = optarg; break;
 		case OPT_VERSION: printf("ember v%s\n", VMM_VERSION); return 0;
 		case OPT_HELP: usage(stdout); return 0;
 		default:
@@ -237,6 +248,32 @@ static int hook_cpu(void *ctx, const struct vm_resources *staged, const json_t *
 	return cpu_config_load(ctx, obj, err, errlen);
 }
 
+/* --metadata: the MMDS store's initial content (Firecracker's flag). */
+static int load_metadata(const struct args *a)
+{
+	char err[RES_ERR_LEN];
+	json_error_t jerr;
+	json_t *data;
+	int rc;
+
+	mmds_set_limit(a->mmds_limit ? a->mmds_limit : a->max_payload);
+	if (!a->metadata)
+		return 0;
+	data = json_load_file(a->metadata, JSON_REJECT_DUPLICATES, &jerr);
+	if (!data) {
+		fprintf(stderr, "ember: --metadata %s: %s (line %d)\n", a->metadata, jerr.text,
+			jerr.line);
+		return EXIT_BAD_CONFIG;
+	}
+	rc = mmds_put(data, err, sizeof(err));
+	json_decref(data);
+	if (rc) {
+		fprintf(stderr, "ember: --metadata %s: %s\n", a->metadata, err);
+		return EXIT_BAD_CONFIG;
+	}
+	return 0;
+}
+
 static int load_config(const struct args *a, struct vm_resources *res, struct cpu_config *cpu)
 {
 	const struct res_hooks hooks = { .logger = hook_logger, .metrics = hook_metrics,
@@ -287,7 +324,9 @@ static int run(const struct args *a)
 	int code;
 
 	res_init(&res);
-	code = load_config(a, &res, &cpu);
+	code = load_metadata(a);
+	if (!code)
+		code = load_config(a, &res, &cpu);
 	if (code) {
 		cpu_config_free(&cpu);
 		res_free(&res);

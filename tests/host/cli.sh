@@ -44,6 +44,10 @@ expect "--no-api without --config-file" 153 "requires --config-file" "$EMBER" --
 expect "invalid --id" 153 "invalid --id" "$EMBER" --no-api --config-file "$T/good.json" --id 'a/b'
 expect "--id too long" 153 "invalid --id" "$EMBER" --no-api --config-file "$T/good.json" --id "$(printf 'a%.0s' $(seq 65))"
 expect "invalid --level" 153 "invalid --level" "$EMBER" --no-api --config-file "$T/good.json" --level loud
+expect "--no-api with --api-sock" 153 "exclude each other" "$EMBER" --no-api --api-sock "$T/s" --config-file "$T/good.json"
+expect "payload size not a number" 153 "invalid --http-api-max-payload-size" "$EMBER" --http-api-max-payload-size 12k
+expect "payload size zero" 153 "invalid --http-api-max-payload-size" "$EMBER" --http-api-max-payload-size 0
+expect "API socket in a missing directory" 1 "cannot serve the API" "$EMBER" --api-sock "$T/no/such/dir/api.sock"
 expect "stray argument" 153 "unexpected argument" "$EMBER" --no-api --config-file "$T/good.json" extra
 
 # --- configuration (152, one line) ---

@@ -39,7 +39,6 @@ struct resp {
 	int status;
 	char head[4096];
 	char body[8192];
-	bool closed; /* the server closed the connection after it */
 };
 
 /* ---- the fake VMM thread ------------------------------------------------ */
@@ -164,7 +163,8 @@ static void get_resp(int fd, struct resp *r)
 	memset(r, 0, sizeof(*r));
 	while (hl < 4 || memcmp(r->head + hl - 4, "\r\n\r\n", 4)) {
 		assert_true(hl < sizeof(r->head) - 1);
-		get_bytes(fd, r->head + hl++, 1, hl);
+		get_bytes(fd, r->head + hl, 1, hl);
+		hl++;
 	}
 	r->head[hl - 4] = '\0';
 	assert_int_equal(sscanf(r->head, "HTTP/1.1 %d", &r->status), 1);
