@@ -88,6 +88,7 @@ host-test: $(B)/ember guests build/host/kvmfault.so
 # --- API tests: the real ember on a real socket, driven by curl/python -----
 api-test: $(B)/ember guests
 	$(Q)tests/api/boot_flow.sh
+	$(Q)tests/api/run.sh
 
 test: all
 	$(Q)$(MAKE) --no-print-directory unit-test
@@ -106,6 +107,7 @@ demo:
 
 bench: all
 	$(Q)bench/startup.sh
+	$(Q)bench/api.sh
 
 clean:
 	rm -rf build

@@ -46,12 +46,16 @@ static void log_received(const char *method, const struct api_req *r, const stru
 	static const char *const names[][2] = {
 		{ "GET", "Get" }, { "PUT", "Put" }, { "PATCH", "Patch" }, { "DELETE", "Delete" },
 	};
-	const char *m = method;
-	char path[160], body[LOG_BODY_MAX + 16];
+	char mq[40], path[160], body[LOG_BODY_MAX + 16];
+	const char *m = NULL;
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcmp(method, names[i][0]))
 			m = names[i][1];
+	if (!m) { /* any token the client sent: quoted like the path */
+		quote(mq, sizeof(mq), method, strlen(method));
+		m = mq;
+	}
 	quote(path, sizeof(path), r->target, strlen(r->target));
 	if (!r->len || (rt && rt->route == ROUTE_MMDS)) {
 		log_info("The API server received a %s request on %s.", m, path);
@@ -108,22 +112,31 @@ static char *fault_json(const char *msg)
 	return out; /* NULL (out of memory): a 400 without a body */
 }
 
+static enum MHD_Result send_fault(struct MHD_Connection *c, unsigned status, const char *msg,
+				  bool deprecated)
+{
+	char shown[RPC_FAULT_LEN + 64];
+
+	/* The message may quote the client's path: no raw control bytes in logs. */
+	for (size_t i = 0; i < sizeof(shown) && (shown[i] = msg[i]); i++)
+		if ((unsigned char)msg[i] < 0x20 || msg[i] == 0x7f)
+			shown[i] = '?';
+	shown[sizeof(shown) - 1] = '\0';
+	log_err("Received Error. Status code: %u %s. Message: %s", status,
+		MHD_get_reason_phrase_for(status), shown);
+	return send_reply(c, status, fault_json(msg), deprecated);
+}
+
 __attribute__((format(printf, 3, 4)))
 static enum MHD_Result fail(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
 {
-	char msg[RPC_FAULT_LEN + 64], shown[sizeof(msg)];
+	char msg[RPC_FAULT_LEN + 64];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	/* The message may quote the client's path: no raw control bytes in logs. */
-	for (size_t i = 0; i < sizeof(msg) && (shown[i] = msg[i]); i++)
-		if ((unsigned char)msg[i] < 0x20 || msg[i] == 0x7f)
-			shown[i] = '?';
-	log_err("Received Error. Status code: %u %s. Message: %s", status,
-		MHD_get_reason_phrase_for(status), shown);
-	return send_reply(c, status, fault_json(msg), false);
+	return send_fault(c, status, msg, false);
 }
 
 /* The VMM thread's answer to HTTP. */
@@ -132,8 +145,11 @@ static enum MHD_Result render(struct MHD_Connection *c, struct rpc_request *req)
 	char *json = NULL;
 
 	if (req->status >= 400) {
+		/* Deprecated input is flagged even when the request fails, as in
+		 * Firecracker. */
 		json_decref(req->reply);
-		return fail(c, (unsigned)req->status, "%s", req->fault);
+		req->fault[sizeof(req->fault) - 1] = '\0';
+		return send_fault(c, (unsigned)req->status, req->fault, req->deprecated);
 	}
 	if (req->status == 200) {
 		json = req->reply ? json_dumps(req->reply, JSON_COMPACT | JSON_ENCODE_ANY)
@@ -271,9 +287,9 @@ enum MHD_Result api_access(void *cls, struct MHD_Connection *c, const char *url,
 	if (*data_size) {
 		take(r, data, *data_size);
 		*data_size = 0;
-		if (r->too_big && r->seen - r->srv->max_payload > API_DISCARD_SLACK) {
-			log_warn("API client kept sending %zu bytes past the payload limit; "
-				 "closing its connection", r->seen);
+		if (r->too_big && r->seen > r->srv->max_payload + API_DISCARD_SLACK) {
+			log_ratelimited(LOG_WARN, "API client kept sending %zu bytes past the "
+					"payload limit; closing its connection", r->seen);
 			return MHD_NO;
 		}
 		return MHD_YES;

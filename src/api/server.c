@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "api_internal.h"
 #include "ember/log.h"
 #include "ember/rpc.h"
@@ -120,7 +122,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	n = strlen(buf);
 	while (n && buf[n - 1] == '\n')
 		buf[--n] = '\0';
-	log_warn("libmicrohttpd: %s", buf);
+	/* Mostly about malformed requests: a client could flood the log. */
+	log_ratelimited(LOG_WARN, "libmicrohttpd: %s", buf);
 }
 
 /* Runs on the API thread (MHD's), before anything else it does for a client. */
@@ -183,6 +186,10 @@ int api_start(struct api_server **out, const char *sock_path, size_t max_payload
 	srv->ch = ch;
 	srv->max_payload = max_payload ? max_payload : API_DEFAULT_MAX_PAYLOAD;
 	snprintf(srv->path, sizeof(srv->path), "%s", sock_path);
+	/* jansson seeds its hash from /dev/urandom on the first object; do it
+	 * here, not on the API thread (no open() there under seccomp). A no-op
+	 * if already seeded. */
+	json_object_seed(0);
 	fd = bind_socket(sock_path);
 	if (fd < 0) {
 		rc = fd;
@@ -197,17 +204,17 @@ int api_start(struct api_server **out, const char *sock_path, size_t max_payload
 		MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv, MHD_OPTION_NOTIFY_COMPLETED,
 		on_completed, srv, MHD_OPTION_END);
 	if (!srv->mhd) {
+		/* Not closing fd: MHD closes it on its failure paths, and a second
+		 * close could hit a descriptor another thread has just opened. */
 		log_err("MHD_start_daemon failed on %s", sock_path);
+		unlink(sock_path);
 		rc = -EIO;
-		goto err_sock;
+		goto err_free;
 	}
 	log_info("API server started on %s", sock_path);
 	*out = srv;
 	return 0;
 
-err_sock:
-	close(fd);
-	unlink(sock_path);
 err_free:
 	free(srv);
 	return rc;

@@ -3,6 +3,7 @@
 #                                 "1", "bzimage" or "1-bzimage" alike)
 # tests/lab/run.sh --demo         scenario 1 with the guest's console shown
 # tests/lab/run.sh --bench N      bench/lab-boot.sh's measurements, N boots each
+# --verbose (before the names): the L2 kernels boot without `quiet`
 #
 # Builds the initramfs images (tests/lab/build.sh), boots L1 ONCE under QEMU's
 # TCG emulator (its emulated AMD SVM gives Debian's kvm-amd.ko a real /dev/kvm:
@@ -15,11 +16,12 @@ set -eu
 cd "$(dirname "$0")/../.."
 . tests/lab/config.sh
 
-mode=test runs=
+mode=test runs= verbose=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--demo) mode=demo ;;
 	--bench) mode=bench runs=${2:?--bench N}; shift ;;
+	--verbose) verbose=1 ;;
 	-h | --help) sed -n '2,13s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) break ;;
 	esac
@@ -40,8 +42,17 @@ log="$LAB_OUT/console.log"
 [ "$mode" = test ] || log="$LAB_OUT/console-$mode.log"
 # L1's kernel command line: no `quiet`, so that L1's own boot is in the log.
 append="console=ttyS0 panic=-1 lab_mode=$mode"
+# Under TCG, L1's TSC is the host's TSC. L1's kernel calibrates it against the
+# emulated PIT, which fails when the host is busy ("tsc: Unable to calibrate
+# against PIT"), after which L1 hung in its delay-loop calibration. Telling it
+# the frequency skips that calibration: the host's `cpu MHz` is its TSC rate.
+khz=$(awk -F: '/^cpu MHz/ { printf "%d", $2 * 1000; exit }' /proc/cpuinfo)
+# tsc=reliable: no clocksource watchdog either, which otherwise compared the
+# TSC with jiffies (late timer interrupts under TCG) and dropped it.
+[ -n "$khz" ] && append="$append tsc_early_khz=$khz tsc=reliable"
 [ -n "$only" ] && append="$append lab_only=$only"
 [ -n "$runs" ] && append="$append lab_runs=$runs"
+[ -n "$verbose" ] && append="$append lab_verbose=1"
 
 set +e
 # -no-reboot: any reset of L1 ends QEMU instead of looping. L1 powers off

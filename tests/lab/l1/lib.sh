@@ -11,7 +11,11 @@ notok() { echo "LAB-RESULT not ok - $*"; }
 # PCI); `quiet` because every console byte is a VM exit, which costs a lot in
 # a nested emulator; Firecracker's i8042 options (no AUX port, no MUX probing:
 # each avoided probe is a round of port I/O exits).
-L2_ARGS="console=ttyS0 reboot=k panic=1 pci=off quiet i8042.noaux i8042.nomux i8042.nopnp"
+# `tests/lab/run.sh --verbose` (lab_verbose=1 on L1's command line) drops
+# `quiet` to show the L2 kernels' whole boot log.
+L2_QUIET=quiet
+grep -qw lab_verbose=1 /proc/cmdline && L2_QUIET=
+L2_ARGS="console=ttyS0 reboot=k panic=1 pci=off $L2_QUIET i8042.noaux i8042.nomux i8042.nopnp"
 
 # Milliseconds since L1 booted (/proc/uptime: 10 ms resolution, enough here).
 now_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
@@ -111,16 +115,17 @@ vm_running() {
 }
 
 # wait_console PATTERN SECS: wait until the guest console has a line matching
-# PATTERN (grep -E). Sets WAIT_MS to the time since VM_T0. Fails on timeout or
+# PATTERN (grep -E; the console's \r\n line ends are read as \n, so $ works). Sets WAIT_MS to the time since VM_T0. Fails on timeout or
 # when ember exited without printing it.
 wait_console() {
 	_end=$(( $(now_ms) + $2 * 1000 ))
 	while :; do
-		if grep -qE "$1" "$D/console"; then
+		if tr -d '\r' < "$D/console" | grep -qE "$1"; then
 			WAIT_MS=$(( $(now_ms) - VM_T0 ))
 			return 0
 		fi
-		vm_running || { grep -qE "$1" "$D/console" && { WAIT_MS=$(( $(now_ms) - VM_T0 )); return 0; }; return 1; }
+		vm_running || { tr -d '\r' < "$D/console" | grep -qE "$1" &&
+			{ WAIT_MS=$(( $(now_ms) - VM_T0 )); return 0; }; return 1; }
 		[ "$(now_ms)" -lt $_end ] || return 1
 		sleep 0.05
 	done
