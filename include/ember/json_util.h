@@ -67,6 +67,10 @@ int64_t jx_get_int(const json_t *obj, const char *name, int64_t def);
 int jx_get_enum(const json_t *obj, const char *name, const char *const *variants, int def);
 int jx_enum_index(const char *const *variants, const char *s);
 
+/* Parse the JSON document read from `fd` through a stdio buffer (jansson's
+ * own json_loadfd reads one byte per syscall). Takes ownership of fd. */
+json_t *jx_load_fd(int fd, size_t flags, json_error_t *je);
+
 /* serde's description of an unexpected value: "integer `5`", "string \"x\"",
  * "boolean `true`", "floating point `2.5`", "null", "map", "sequence". */
 void jx_describe(const json_t *v, char *buf, size_t len);

@@ -116,6 +116,7 @@ static void teardown(struct vmm *v)
 		vcpu_destroy(v->vm.vcpus[i]);
 		v->vm.vcpus[i] = NULL;
 	}
+	v->vm.nr_vcpus = 0; /* metrics and pause walk vcpus[0..nr) */
 	serial_free(v->serial);
 	i8042_free(v->kbd);
 	if (v->serial_fd >= 0)
@@ -167,7 +168,7 @@ int vmm_start(struct vmm *v, struct vm_resources *res, char *err, size_t errlen,
 	for (unsigned i = 0; !rc && i < v->vm.nr_vcpus; i++)
 		rc = vcpu_start(v->vm.vcpus[i]);
 	if (rc) {
-		snprintf(err, errlen, "Cannot start the vCPUs: %s", strerror(-rc));
+		snprintf(err, errlen, "Cannot start the vCPUs: %s", why(rc));
 		return fail(v, rc, EXIT_GENERIC, exit_code);
 	}
 	v->exit_h.fd = v->vm.exit_fd;

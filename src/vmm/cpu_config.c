@@ -180,8 +180,7 @@ static int load_file(struct cpu_config *cc, const char *path, char *err, size_t 
 		return jx_err(err, errlen, "File operation error: %s (os error %d)", strerror(rc),
 			      rc);
 	}
-	root = json_loadfd(fd, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
-	close(fd);
+	root = jx_load_fd(fd, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
 	if (!root)
 		return jx_err(err, errlen, "Invalid JSON: %s at line %d column %d", je.text,
 			      je.line, je.column);

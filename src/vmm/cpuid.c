@@ -31,6 +31,15 @@ static void leaf_1(struct kvm_cpuid_entry2 *e, unsigned id, unsigned nr)
 		e->edx &= ~LEAF1_EDX_HTT;
 }
 
+/* Intel: EAX[31:26] = cores per package - 1. One vCPU with SMT is one core
+ * with a single thread, not nr / 2 = 0 cores (which would wrap to 63). */
+static void leaf_4(struct kvm_cpuid_entry2 *e, unsigned nr, bool smt)
+{
+	unsigned threads = smt ? 2 : 1, cores = nr > threads ? nr / threads : 1;
+
+	e->eax = (e->eax & 0x03ffffffU) | (((cores - 1) & 0x3fU) << 26);
+}
+
 /* Leaf 0xb / 0x1f: level 0 = threads of a core, level 1 = cores of the package. */
 static void leaf_topology(struct kvm_cpuid_entry2 *e, unsigned id, unsigned nr, bool smt)
 {
@@ -75,8 +84,7 @@ void cpuid_for_vcpu(struct kvm_cpuid2 *c, unsigned id, unsigned nr, bool smt)
 			leaf_1(e, id, nr);
 			break;
 		case 0x4:
-			/* Intel: EAX[31:26] = cores per package - 1. */
-			e->eax = (e->eax & 0x03ffffffU) | ((((nr / (smt ? 2 : 1)) - 1) & 0x3fU) << 26);
+			leaf_4(e, nr, smt);
 			break;
 		case 0xb:
 		case 0x1f:

@@ -114,13 +114,22 @@ static void vm_state(struct vmm *v, struct rpc_request *req)
 	dispatch_ok(req, NULL);
 }
 
+/* A GET whose body could not be built (out of memory) must not become a 204. */
+static void reply_json(struct rpc_request *req, json_t *body)
+{
+	if (body)
+		dispatch_ok(req, body);
+	else
+		rpc_fail(req, "Internal error: out of memory.");
+}
+
 static void machine_config(struct vmm *v, struct rpc_request *req)
 {
 	char err[RPC_FAULT_LEN];
 	int rc;
 
 	if (req->method == RPC_GET) {
-		dispatch_ok(req, res_machine_config_json(v->res));
+		reply_json(req, res_machine_config_json(v->res));
 		return;
 	}
 	rc = res_set_machine_config(v->res, req->body, req->method == RPC_PATCH, err, sizeof(err));
@@ -136,13 +145,13 @@ void dispatch_core(struct vmm *v, struct rpc_request *req)
 
 	switch (req->route) {
 	case ROUTE_ROOT:
-		dispatch_ok(req, instance_info(v));
+		reply_json(req, instance_info(v));
 		break;
 	case ROUTE_VERSION:
-		dispatch_ok(req, json_pack("{s:s}", "firecracker_version", VMM_API_VERSION));
+		reply_json(req, json_pack("{s:s}", "firecracker_version", VMM_API_VERSION));
 		break;
 	case ROUTE_VM_CONFIG:
-		dispatch_ok(req, vmm_config_json(v));
+		reply_json(req, vmm_config_json(v));
 		break;
 	case ROUTE_ACTIONS:
 		actions(v, req);

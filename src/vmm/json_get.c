@@ -2,7 +2,10 @@
  * field (Option::None) reads as the caller's default. */
 #include "ember/json_util.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 const json_t *jx_get(const json_t *obj, const char *name)
 {
@@ -54,4 +57,20 @@ int jx_get_enum(const json_t *obj, const char *name, const char *const *variants
 		return def;
 	int i = jx_enum_index(variants, json_string_value(v));
 	return i < 0 ? def : i;
+}
+
+json_t *jx_load_fd(int fd, size_t flags, json_error_t *je)
+{
+	FILE *f = fdopen(fd, "r");
+	json_t *root;
+
+	if (!f) {
+		close(fd);
+		snprintf(je->text, sizeof(je->text), "%s", strerror(errno));
+		je->line = je->column = 0;
+		return NULL;
+	}
+	root = json_loadf(f, flags, je);
+	fclose(f);
+	return root;
 }

@@ -164,7 +164,11 @@ int mmds_patch(const json_t *body, char *err, size_t errlen)
 		return -EINVAL;
 	if (!store) /* no PUT yet: Firecracker's is_initialized is false */
 		return jx_err(err, errlen, NOT_INIT);
-	merged = merge(sorted_copy(store), body);
+	/* A failed copy must not pass for an absent store: merge() would
+	 * then patch an empty object and the commit drop the whole store. */
+	if (!(merged = sorted_copy(store)))
+		return jx_err(err, errlen, NO_MEM);
+	merged = merge(merged, body);
 	if (!merged)
 		return jx_err(err, errlen, NO_MEM);
 	/* New keys were appended by the merge: restore byte order. */

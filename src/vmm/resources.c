@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ember/json_util.h"
@@ -121,25 +120,7 @@ static int take_cmdline(const json_t *v, char **out, char *err, size_t errlen)
 		return jx_err(err, errlen, "The kernel command line is invalid: "
 			      "Inserting string would make command line too long.");
 	*out = strndup(s, n);
-	if (!*out) {
-		jx_err(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-/* open(2) read-only; a directory opens fine but can never be loaded. */
-static int open_ro(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	struct stat st;
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-		close(fd);
-		return -EISDIR;
-	}
-	return fd;
+	return *out ? 0 : res_oom(err, errlen);
 }
 
 int res_boot_apply(struct vm_resources *res, const json_t *obj, char *err, size_t errlen)
@@ -152,14 +133,14 @@ int res_boot_apply(struct vm_resources *res, const json_t *obj, char *err, size_
 	boot_init(&nb);
 	nb.set = true;
 	nb.proto = (enum boot_proto)jx_get_enum(obj, "boot_protocol", proto_names, BOOT_PROTO_AUTO);
-	nb.kernel_fd = rc = open_ro(kpath);
+	nb.kernel_fd = rc = res_open_file(kpath, O_RDONLY);
 	if (rc < 0) {
 		jx_err(err, errlen, "The kernel file cannot be opened: %s (os error %d)",
 		       strerror(-rc), -rc);
 		goto err_free;
 	}
 	if (ipath) {
-		nb.initrd_fd = rc = open_ro(ipath);
+		nb.initrd_fd = rc = res_open_file(ipath, O_RDONLY);
 		if (rc < 0) {
 			jx_err(err, errlen, "The initrd file cannot be opened due to invalid path or "
 			       "invalid permissions. %s (os error %d)", strerror(-rc), -rc);
@@ -172,8 +153,7 @@ int res_boot_apply(struct vm_resources *res, const json_t *obj, char *err, size_
 	nb.kernel_image_path = strdup(kpath);
 	nb.initrd_path = ipath ? strdup(ipath) : NULL;
 	if (!nb.kernel_image_path || (ipath && !nb.initrd_path)) {
-		rc = -ENOMEM;
-		jx_err(err, errlen, "out of memory");
+		rc = res_oom(err, errlen);
 		goto err_free;
 	}
 	boot_free(&res->boot);

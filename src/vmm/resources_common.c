@@ -3,8 +3,11 @@
  * budget. */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "resources_internal.h"
 
@@ -71,6 +74,32 @@ static int id_mismatch(const struct res_kind *k, const char *path_id, const json
 		return jx_err(err, errlen, "The id from the path [%s] does not match the id from "
 			      "the body [%s]!", path_id, body_id);
 	return jx_err(err, errlen, "The id from the path does not match the id from the body!");
+}
+
+int res_api_patch_check(const struct res_kind *k, const struct jx_struct *update_spec,
+			const char *path_id, const json_t *body, char *err, size_t errlen)
+{
+	int rc = res_check_path_id(path_id, err, errlen);
+	if (rc)
+		return rc;
+	if (jx_check(body, update_spec, err, errlen)) {
+		res_wrap_deser(err, errlen);
+		return -EINVAL;
+	}
+	return id_mismatch(k, path_id, body, err, errlen);
+}
+
+int res_open_file(const char *path, int flags)
+{
+	int fd = open(path, flags | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		close(fd);
+		return -EISDIR;
+	}
+	return fd;
 }
 
 int res_api_put(struct vm_resources *res, const struct res_kind *k, const char *path_id,

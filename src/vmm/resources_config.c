@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ember/json_util.h"
@@ -194,20 +193,11 @@ int res_set_config(struct vm_resources *res, const json_t *root, char *err, size
 
 static int open_config(const char *path, char *err, size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
+	int fd = res_open_file(path, O_RDONLY);
 
-	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-		close(fd);
-		fd = -1;
-		errno = EISDIR;
-	}
-	if (fd < 0) {
-		int e = errno;
+	if (fd < 0)
 		jx_err(err, errlen, "Unable to open or read from the configuration file %s: %s "
-		       "(os error %d)", path, strerror(e), e);
-		return -e;
-	}
+		       "(os error %d)", path, strerror(-fd), -fd);
 	return fd;
 }
 
@@ -227,8 +217,7 @@ int res_load_config_file_hooks(struct vm_resources *res, const char *path,
 	if (fd < 0)
 		return fd;
 	/* DECODE_ANY: a scalar top level gets the serde-style type error below. */
-	json_t *root = json_loadfd(fd, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
-	close(fd);
+	json_t *root = jx_load_fd(fd, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
 	if (!root)
 		return jx_err(err, errlen, "Invalid JSON: %s at line %d column %d", je.text,
 			      je.line, je.column);

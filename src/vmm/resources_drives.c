@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "resources_internal.h"
@@ -63,15 +62,7 @@ static int find(const struct vm_resources *res, const char *id)
  * every request later, so it is refused here. */
 static int open_backing(const char *path, bool ro)
 {
-	int fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	struct stat st;
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-		close(fd);
-		return -EISDIR;
-	}
-	return fd;
+	return res_open_file(path, ro ? O_RDONLY : O_RDWR);
 }
 
 static int backing_err(char *err, size_t errlen, const char *pre, int rc, const char *path,
@@ -208,16 +199,9 @@ int res_put_drive(struct vm_resources *res, const char *path_id, const json_t *b
 static int patch_lookup(struct vm_resources *res, const char *path_id, const json_t *body,
 			char *err, size_t errlen)
 {
-	int rc = res_check_path_id(path_id, err, errlen);
+	int rc = res_api_patch_check(&res_drive_kind, &update_spec, path_id, body, err, errlen);
 	if (rc)
 		return rc;
-	if (jx_check(body, &update_spec, err, errlen)) {
-		res_wrap_deser(err, errlen);
-		return -EINVAL;
-	}
-	if (strcmp(path_id, jx_get_str(body, "drive_id", "")))
-		return jx_err(err, errlen, "The id from the path does not match the id from the "
-			      "body!");
 	int pos = find(res, path_id);
 	if (pos < 0)
 		return jx_err(err, errlen, PATCH_FAIL "Failed perform action on device: Device not "

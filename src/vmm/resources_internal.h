@@ -36,6 +36,13 @@ extern const struct res_kind res_drive_kind, res_net_kind, res_pmem_kind, res_vs
 /* The API's PUT: path id, shape, id match, apply, each with its message. */
 int res_api_put(struct vm_resources *res, const struct res_kind *k, const char *path_id,
 		const json_t *body, char *err, size_t errlen);
+/* The API's PATCH up to the device lookup: path id, shape against
+ * `update_spec`, id match (k->id_field, k->name_ids), each with its message. */
+int res_api_patch_check(const struct res_kind *k, const struct jx_struct *update_spec,
+			const char *path_id, const json_t *body, char *err, size_t errlen);
+/* open(path, flags | O_CLOEXEC) -> fd or -errno; a directory, which opens
+ * read-only but can never be used, is refused with -EISDIR. */
+int res_open_file(const char *path, int flags);
 /* Firecracker's checked_id for {id} path segments (ASCII, design.md §6). */
 int res_check_path_id(const char *id, char *err, size_t errlen);
 /* JX_DESER_PREFIX + err + "." (no second dot after a custom message's own). */

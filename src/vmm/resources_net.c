@@ -196,18 +196,10 @@ int res_patch_net(struct vm_resources *res, const char *path_id, const json_t *b
 	if (!res || !out)
 		return jx_err(err, errlen, "no resources");
 	*out = (struct res_net_update){ 0 };
-	int rc = res_check_path_id(path_id, err, errlen);
+	int rc = res_api_patch_check(&res_net_kind, &update_spec, path_id, body, err, errlen);
 	if (rc)
 		return rc;
-	if (jx_check(body, &update_spec, err, errlen)) {
-		res_wrap_deser(err, errlen);
-		return -EINVAL;
-	}
-	const char *id = jx_get_str(body, "iface_id", "");
-	if (strcmp(path_id, id))
-		return jx_err(err, errlen, "The id from the path [%s] does not match the id from "
-			      "the body [%s]!", path_id, id);
-	int pos = find(res, id);
+	int pos = find(res, path_id);
 	if (pos < 0)
 		return jx_err(err, errlen, "Network config error: Unable to update the net device: "
 			      "Failed perform action on device: Device not found");

@@ -104,16 +104,9 @@ int res_patch_pmem(struct vm_resources *res, const char *path_id, const json_t *
 	if (!res || !out)
 		return jx_err(err, errlen, "no resources");
 	*out = (struct res_pmem_update){ 0 };
-	int rc = res_check_path_id(path_id, err, errlen);
+	int rc = res_api_patch_check(&res_pmem_kind, &update_spec, path_id, body, err, errlen);
 	if (rc)
 		return rc;
-	if (jx_check(body, &update_spec, err, errlen)) {
-		res_wrap_deser(err, errlen);
-		return -EINVAL;
-	}
-	if (strcmp(path_id, jx_get_str(body, "id", "")))
-		return jx_err(err, errlen, "The id from the path does not match the id from the "
-			      "body!");
 	int pos = find(res, path_id);
 	if (pos < 0)
 		return jx_err(err, errlen, "Pmem config error: Unable to patch the pmem device: "

@@ -65,10 +65,19 @@ int vcpu_create(struct vm *vm, unsigned id, struct vcpu **out)
 		log_err("vcpu %u: mmap kvm_run: %s", id, strerror(-rc));
 		goto err_close;
 	}
-	pthread_mutex_init(&v->lock, NULL);
-	pthread_cond_init(&v->cond, NULL);
+	rc = -pthread_mutex_init(&v->lock, NULL);
+	if (rc)
+		goto err_unmap;
+	rc = -pthread_cond_init(&v->cond, NULL);
+	if (rc)
+		goto err_mutex;
 	*out = v;
 	return 0;
+err_mutex:
+	pthread_mutex_destroy(&v->lock);
+err_unmap:
+	log_err("vcpu %u: pthread init: %s", id, strerror(-rc));
+	munmap(v->run, vm->run_size);
 err_close:
 	close(v->fd);
 err_free:

@@ -96,7 +96,18 @@ fi
 wait "$EPID"; rc=$?
 check "guest saw 14 11 e0 71 and reset: exit 0" '[ $rc -eq 0 ] && grep -q SUCCESS "$T/out" && grep -q "kbd: 71" "$T/out"'
 
-# 6. --config-file with the API: boots from the file, the API serves runtime.
+# 6. A start that fails after the vCPUs exist (a CPU template naming an MSR
+#    KVM lacks) reports the reason, and the torn-down VM leaves nothing
+#    behind for the metrics collector or the stop path to trip on.
+start_ember
+api PUT /metrics "{\"metrics_path\": \"$T/metrics2.json\"}" >/dev/null
+api PUT /cpu-config '{"msr_modifiers": [{"addr": "0xdeadbeef", "bitmap": "0b1"}]}' >/dev/null
+r=$(boot console "mode=idle" 2)
+check "InstanceStart with an MSR KVM lacks: 400 naming it" '[[ "$r" == 400*"0xdeadbeef"* ]]'
+kill "$EPID"; wait "$EPID"; rc=$?
+check "stopped cleanly after the failed start (exit $rc)" '[ $rc -eq 0 ]'
+
+# 7. --config-file with the API: boots from the file, the API serves runtime.
 printf '{"boot-source": {"kernel_image_path": "%s", "boot_args": "mode=idle"}, "machine-config": {"vcpu_count": 1, "mem_size_mib": 64}}' \
 	"$G/console.elf" >"$T/vm.json"
 start_ember --config-file "$T/vm.json"

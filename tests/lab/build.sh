@@ -105,9 +105,11 @@ cp "$LAB_OUT/guest.cpio" "$l/lab/guest.cpio"
 if [ $with_qemu = 1 ]; then
 	command -v qemu-system-x86_64 >/dev/null || { echo "lab: qemu-system-x86 missing: run make deps" >&2; exit 1; }
 	install_bin "$l" "$(command -v qemu-system-x86_64)"
-	# microvm's firmware (qboot) is all QEMU needs from its data directory.
+	# microvm's firmware (qboot) and the -kernel loader option ROM are all
+	# QEMU needs from its data directory (bench.sh passes -L /usr/share/qemu).
 	mkdir -p "$l/usr/share/qemu"
-	cp /usr/share/qemu/bios-microvm.bin "$l/usr/share/qemu/"
+	cp -L /usr/share/qemu/qboot.rom /usr/share/qemu/linuxboot_dma.bin "$l/usr/share/qemu/"
+	ln -s qboot.rom "$l/usr/share/qemu/bios-microvm.bin"
 fi
 mkcpio "$l" "$LAB_OUT/l1.cpio"
 cp "$kroot/boot/vmlinuz-$LAB_KVER" "$LAB_OUT/vmlinuz"

@@ -31,3 +31,8 @@ LAB_L1_CPU=${LAB_L1_CPU:-EPYC}
 LAB_L1_TIMEOUT=${LAB_L1_TIMEOUT:-540}   # the whole L1 run (all scenarios)
 LAB_L2_TIMEOUT=${LAB_L2_TIMEOUT:-60}    # one L2 boot inside L1 (~9 s measured)
 LAB_CURL_TIMEOUT=${LAB_CURL_TIMEOUT:-10} # one API request
+
+# Known gaps: a check that fails for one of these reasons reports
+# "not ok - ... # TODO <reason>" and does not fail the run. Empty a variable
+# once its gap is closed (the check then says "# TODO passes now").
+LAB_TODO_SMP=${LAB_TODO_SMP-"ember writes no ACPI MADT yet and the Debian cloud kernel ignores MP tables (CONFIG_X86_MPPARSE is not set): the guest brings up 1 CPU"}

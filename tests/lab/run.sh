@@ -3,26 +3,29 @@
 #                                 "1", "bzimage" or "1-bzimage" alike)
 # tests/lab/run.sh --demo         scenario 1 with the guest's console shown
 # tests/lab/run.sh --bench N      bench/lab-boot.sh's measurements, N boots each
-# --verbose (before the names): the L2 kernels boot without `quiet`
+# Options (before the names): --verbose: the L2 kernels boot without `quiet`;
+# --ember-level LEVEL: ember's --level (default Info)
 #
 # Builds the initramfs images (tests/lab/build.sh), boots L1 ONCE under QEMU's
 # TCG emulator (its emulated AMD SVM gives Debian's kvm-amd.ko a real /dev/kvm:
 # shared/kvm-here.md §2) and lets L1 run every scenario against ember's REST
 # API. L1 reports "LAB-RESULT ok/not ok - ..." lines on its serial console;
 # this script prints them as "ok - ..." / "not ok - ...", ends with
-# "lab: N passed, N failed" and exits 1 on any failure (or when L1 did not get
-# to its end). The whole L1 console is kept in $LAB_OUT/console.log.
+# "lab: N passed, N failed" (", N skipped" when known failures marked TODO in
+# config.sh occurred) and exits 1 on any failure (or when L1 did not get to
+# its end). The whole L1 console is kept in $LAB_OUT/console.log.
 set -eu
 cd "$(dirname "$0")/../.."
 . tests/lab/config.sh
 
-mode=test runs= verbose=
+mode=test runs= verbose= ember_level=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--demo) mode=demo ;;
 	--bench) mode=bench runs=${2:?--bench N}; shift ;;
 	--verbose) verbose=1 ;;
-	-h | --help) sed -n '2,13s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	--ember-level) ember_level=${2:?--ember-level LEVEL}; shift ;;
+	-h | --help) sed -n '2,16s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) break ;;
 	esac
 	shift
@@ -40,7 +43,8 @@ t_l1=$(date +%s.%N)
 
 log="$LAB_OUT/console.log"
 [ "$mode" = test ] || log="$LAB_OUT/console-$mode.log"
-# L1's kernel command line: no `quiet`, so that L1's own boot is in the log.
+# L1's kernel command line: no `quiet` (but in the demo), so that L1's own
+# boot is in the log.
 append="console=ttyS0 panic=-1 lab_mode=$mode"
 # Under TCG, L1's TSC is the host's TSC. L1's kernel calibrates it against the
 # emulated PIT, which fails when the host is busy ("tsc: Unable to calibrate
@@ -52,7 +56,10 @@ khz=$(awk -F: '/^cpu MHz/ { printf "%d", $2 * 1000; exit }' /proc/cpuinfo)
 [ -n "$khz" ] && append="$append tsc_early_khz=$khz tsc=reliable"
 [ -n "$only" ] && append="$append lab_only=$only"
 [ -n "$runs" ] && append="$append lab_runs=$runs"
+# The demo shows the guest kernel's whole boot, and not L1's.
+[ "$mode" = demo ] && append="$append quiet" verbose=1
 [ -n "$verbose" ] && append="$append lab_verbose=1"
+[ -n "$ember_level" ] && append="$append lab_ember_level=$ember_level"
 
 set +e
 # -no-reboot: any reset of L1 ends QEMU instead of looping. L1 powers off
@@ -61,7 +68,7 @@ timeout -s KILL "$LAB_L1_TIMEOUT" qemu-system-x86_64 \
 	-accel tcg -cpu "$LAB_L1_CPU" -M microvm -smp "$LAB_L1_SMP" -m "$LAB_L1_MEM_MIB" \
 	-nodefaults -no-user-config -nographic -serial stdio -no-reboot \
 	-kernel "$LAB_OUT/vmlinuz" -initrd "$LAB_OUT/l1.cpio" -append "$append" \
-	< /dev/null 2>&1 | tr -d '\r' | tee "$log" | {
+	< /dev/null 2> "$LAB_OUT/qemu-l1.err" | tr -d '\r' | tee "$log" | {
 	case "$mode" in
 	test) sed -u -n 's/^LAB-RESULT //p' ;;
 	*) cat ;; # demo, bench: the whole console
@@ -71,13 +78,23 @@ t_end=$(date +%s.%N)
 set -e
 
 pass=$(grep -c '^LAB-RESULT ok' "$log" || true)
-fail=$(grep -c '^LAB-RESULT not ok' "$log" || true)
+# "not ok ... # TODO reason": a known gap (config.sh's LAB_TODO_*), TAP's
+# TODO: shown, counted as skipped, not as failed.
+todo=$(grep -c '^LAB-RESULT not ok .* # TODO ' "$log" || true)
+fail=$(( $(grep -c '^LAB-RESULT not ok' "$log" || true) - todo ))
 if ! grep -q '^LAB-L1: done' "$log"; then
 	echo "not ok - L1 did not finish (crash, hang or timeout after ${LAB_L1_TIMEOUT}s): see $log"
 	tail -n 20 "$log" | sed 's/^/# /'
+	# QEMU's own messages (its warnings about CPU features TCG lacks are normal).
+	grep -v "TCG doesn't support requested feature" "$LAB_OUT/qemu-l1.err" | sed 's/^/# qemu: /'
 	fail=$((fail + 1))
 fi
 echo "# lab: build $(echo "$t_l1 - $t_build" | bc) s, L1 run $(echo "$t_end - $t_l1" | bc) s; console log: $log"
 [ "$mode" = test ] || { [ "$fail" -eq 0 ]; exit; }
-echo "lab: $pass passed, $fail failed"
+if [ "$todo" -gt 0 ]; then
+	echo "# $todo known failure(s) marked TODO (tests/lab/config.sh), counted as skipped"
+	echo "lab: $pass passed, $fail failed, $todo skipped"
+else
+	echo "lab: $pass passed, $fail failed"
+fi
 [ "$fail" -eq 0 ]

@@ -60,21 +60,7 @@ static int load(void **state, const struct bz *b, enum boot_proto want, struct b
 	return rc;
 }
 
-static int setup(void **state)
-{
-	struct guest_mem *gm = calloc(1, sizeof(*gm));
-
-	fake_ram(gm, RAM);
-	*state = gm;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	fake_ram_free(*state);
-	free(*state);
-	return 0;
-}
+BOOT_RAM_FIXTURES(RAM)
 
 static void good(void **state)
 {
@@ -219,15 +205,15 @@ static void too_big_for_ram(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(good, setup, teardown),
-		cmocka_unit_test_setup_teardown(setup_sects_zero_means_4, setup, teardown),
-		cmocka_unit_test_setup_teardown(load_address, setup, teardown),
-		cmocka_unit_test_setup_teardown(old_protocol, setup, teardown),
-		cmocka_unit_test_setup_teardown(no_64bit_entry, setup, teardown),
-		cmocka_unit_test_setup_teardown(truncated, setup, teardown),
-		cmocka_unit_test_setup_teardown(bad_magic, setup, teardown),
-		cmocka_unit_test_setup_teardown(pvh_rejected, setup, teardown),
-		cmocka_unit_test_setup_teardown(too_big_for_ram, setup, teardown),
+		RAM_TEST(good),
+		RAM_TEST(setup_sects_zero_means_4),
+		RAM_TEST(load_address),
+		RAM_TEST(old_protocol),
+		RAM_TEST(no_64bit_entry),
+		RAM_TEST(truncated),
+		RAM_TEST(bad_magic),
+		RAM_TEST(pvh_rejected),
+		RAM_TEST(too_big_for_ram),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

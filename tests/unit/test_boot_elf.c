@@ -94,21 +94,7 @@ static int load(void **state, const struct elf_img *e, enum boot_proto want,
 	return rc;
 }
 
-static int setup(void **state)
-{
-	struct guest_mem *gm = calloc(1, sizeof(*gm));
-
-	fake_ram(gm, RAM);
-	*state = gm;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	fake_ram_free(*state);
-	free(*state);
-	return 0;
-}
+BOOT_RAM_FIXTURES(RAM)
 
 static void good_elf(void **state)
 {
@@ -377,20 +363,20 @@ static void phnum_absurd(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(good_elf, setup, teardown),
-		cmocka_unit_test_setup_teardown(two_segments, setup, teardown),
-		cmocka_unit_test_setup_teardown(dispatch_elf_and_junk, setup, teardown),
-		cmocka_unit_test_setup_teardown(pvh_note_found, setup, teardown),
-		cmocka_unit_test_setup_teardown(pvh_required_without_note, setup, teardown),
-		cmocka_unit_test_setup_teardown(note_bogus_sizes, setup, teardown),
-		cmocka_unit_test_setup_teardown(truncated, setup, teardown),
-		cmocka_unit_test_setup_teardown(filesz_above_memsz, setup, teardown),
-		cmocka_unit_test_setup_teardown(overlapping_segments, setup, teardown),
-		cmocka_unit_test_setup_teardown(outside_ram, setup, teardown),
-		cmocka_unit_test_setup_teardown(below_1mib, setup, teardown),
-		cmocka_unit_test_setup_teardown(entry_outside_image, setup, teardown),
-		cmocka_unit_test_setup_teardown(bad_ident, setup, teardown),
-		cmocka_unit_test_setup_teardown(phnum_absurd, setup, teardown),
+		RAM_TEST(good_elf),
+		RAM_TEST(two_segments),
+		RAM_TEST(dispatch_elf_and_junk),
+		RAM_TEST(pvh_note_found),
+		RAM_TEST(pvh_required_without_note),
+		RAM_TEST(note_bogus_sizes),
+		RAM_TEST(truncated),
+		RAM_TEST(filesz_above_memsz),
+		RAM_TEST(overlapping_segments),
+		RAM_TEST(outside_ram),
+		RAM_TEST(below_1mib),
+		RAM_TEST(entry_outside_image),
+		RAM_TEST(bad_ident),
+		RAM_TEST(phnum_absurd),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

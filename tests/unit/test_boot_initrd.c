@@ -10,21 +10,7 @@
 #define RAM (64 * MiB)
 #define SIZE 0x1234ULL
 
-static int setup(void **state)
-{
-	struct guest_mem *gm = calloc(1, sizeof(*gm));
-
-	fake_ram(gm, RAM);
-	*state = gm;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	fake_ram_free(*state);
-	free(*state);
-	return 0;
-}
+BOOT_RAM_FIXTURES(RAM)
 
 static struct boot_image elf_image(void)
 {
@@ -120,11 +106,11 @@ static void unset_cap_means_low_ram(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(top_of_ram, setup, teardown),
-		cmocka_unit_test_setup_teardown(capped_by_initrd_addr_max, setup, teardown),
-		cmocka_unit_test_setup_teardown(not_over_kernel, setup, teardown),
-		cmocka_unit_test_setup_teardown(too_big_or_empty, setup, teardown),
-		cmocka_unit_test_setup_teardown(unset_cap_means_low_ram, setup, teardown),
+		RAM_TEST(top_of_ram),
+		RAM_TEST(capped_by_initrd_addr_max),
+		RAM_TEST(not_over_kernel),
+		RAM_TEST(too_big_or_empty),
+		RAM_TEST(unset_cap_means_low_ram),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,21 +9,7 @@
 
 #define RAM (4 * MiB)
 
-static int setup(void **state)
-{
-	struct guest_mem *gm = calloc(1, sizeof(*gm));
-
-	fake_ram(gm, RAM);
-	*state = gm;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	fake_ram_free(*state);
-	free(*state);
-	return 0;
-}
+BOOT_RAM_FIXTURES(RAM)
 
 static uint8_t sum(const uint8_t *p, size_t len)
 {
@@ -168,10 +154,10 @@ static void ram_too_small(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(one_cpu, setup, teardown),
-		cmocka_unit_test_setup_teardown(two_cpus, setup, teardown),
-		cmocka_unit_test_setup_teardown(max_cpus_stay_in_slot, setup, teardown),
-		cmocka_unit_test_setup_teardown(bad_counts, setup, teardown),
+		RAM_TEST(one_cpu),
+		RAM_TEST(two_cpus),
+		RAM_TEST(max_cpus_stay_in_slot),
+		RAM_TEST(bad_counts),
 		cmocka_unit_test(ram_too_small),
 	};
 

@@ -11,21 +11,7 @@
 
 #define RAM (128 * MiB)
 
-static int setup(void **state)
-{
-	struct guest_mem *gm = calloc(1, sizeof(*gm));
-
-	fake_ram(gm, RAM);
-	*state = gm;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	fake_ram_free(*state);
-	free(*state);
-	return 0;
-}
+BOOT_RAM_FIXTURES(RAM)
 
 static void check_entry(const struct boot_e820_entry *e, uint64_t addr, uint64_t size,
 			uint32_t type)
@@ -242,15 +228,15 @@ static void cmdline(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(e820_128m, setup, teardown),
+		RAM_TEST(e820_128m),
 		cmocka_unit_test(e820_4g_split),
 		cmocka_unit_test(e820_tiny_ram),
-		cmocka_unit_test_setup_teardown(zero_page_elf, setup, teardown),
-		cmocka_unit_test_setup_teardown(zero_page_bzimage, setup, teardown),
-		cmocka_unit_test_setup_teardown(zero_page_no_initrd, setup, teardown),
-		cmocka_unit_test_setup_teardown(pvh_start_info, setup, teardown),
+		RAM_TEST(zero_page_elf),
+		RAM_TEST(zero_page_bzimage),
+		RAM_TEST(zero_page_no_initrd),
+		RAM_TEST(pvh_start_info),
 		cmocka_unit_test(pvh_memmap_4g),
-		cmocka_unit_test_setup_teardown(cmdline, setup, teardown),
+		RAM_TEST(cmdline),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,21 +11,7 @@
 
 #define RAM (4 * MiB)
 
-static int setup(void **state)
-{
-	struct guest_mem *gm = calloc(1, sizeof(*gm));
-
-	fake_ram(gm, RAM);
-	*state = gm;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	fake_ram_free(*state);
-	free(*state);
-	return 0;
-}
+BOOT_RAM_FIXTURES(RAM)
 
 static uint64_t q(void **state, uint64_t gpa)
 {
@@ -196,8 +182,8 @@ static void sregs_pvh(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(page_tables, setup, teardown),
-		cmocka_unit_test_setup_teardown(descriptor_tables, setup, teardown),
+		RAM_TEST(page_tables),
+		RAM_TEST(descriptor_tables),
 		cmocka_unit_test(gdt_entry_encoding),
 		cmocka_unit_test(pagetables_need_ram),
 		cmocka_unit_test(regs_linux),

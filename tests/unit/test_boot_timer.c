@@ -99,11 +99,28 @@ static void test_logs_line(void **state)
 	assert_true(cpu_us <= us + 1000); /* one thread, mostly asleep */
 }
 
+/* A guest writing the magic in a loop cannot flood the host's log. */
+static void test_flood_rate_limited(void **state)
+{
+	struct boot_timer bt;
+	static char buf[64 * 1024];
+	int lines = 0;
+
+	boot_timer_start(&bt);
+	for (int i = 0; i < 200; i++)
+		poke(&bt, 0, BOOT_TIMER_MAGIC, 1);
+	slurp(buf, sizeof(buf));
+	for (const char *p = buf; (p = strstr(p, "Guest-boot-time")); p++)
+		lines++;
+	assert_true(lines >= 1 && lines <= LOG_RL_BURST);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_ignored_accesses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_logs_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flood_rate_limited, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -36,6 +36,36 @@ static inline void fake_ram_free(struct guest_mem *gm)
 	memset(gm, 0, sizeof(*gm));
 }
 
+/* cmocka fixtures: *state is a fresh guest_mem of `size` bytes of RAM. */
+static inline int ram_state_new(void **state, uint64_t size)
+{
+	struct guest_mem *gm = calloc(1, sizeof(*gm));
+
+	assert_non_null(gm);
+	fake_ram(gm, size);
+	*state = gm;
+	return 0;
+}
+
+static inline int ram_state_free(void **state)
+{
+	fake_ram_free(*state);
+	free(*state);
+	return 0;
+}
+
+/* The file's setup/teardown pair over its RAM size, and a test run with them. */
+#define BOOT_RAM_FIXTURES(size)                                      \
+	static int setup(void **state)                               \
+	{                                                            \
+		return ram_state_new(state, (size));                 \
+	}                                                            \
+	static int teardown(void **state)                            \
+	{                                                            \
+		return ram_state_free(state);                        \
+	}
+#define RAM_TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
 /* A memfd of `size` bytes (zero-filled) for images built piecewise with put(). */
 static inline int mem_file(uint64_t size)
 {

@@ -16,6 +16,7 @@
 #include <linux/kvm.h>
 
 #include "ember/cpu_config.h"
+#include "test_util.h"
 
 #define DESER "An error occurred when deserializing the json body of a request: "
 #define NUMERR "as a number for CPU template - ParseIntError { kind: "
@@ -24,24 +25,13 @@
 
 static char err[1024];
 
-static json_t *J(const char *s)
-{
-	json_error_t e;
-	json_t *j = json_loads(s, JSON_DECODE_ANY, &e);
-	if (!j)
-		fail_msg("bad test JSON %s: %s", s, e.text);
-	return j;
-}
-
 static int parse(struct cpu_config *cc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int parse(struct cpu_config *cc, const char *fmt, ...)
 {
-	char buf[4096];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	json_t *j = vJ(fmt, ap);
 	va_end(ap);
-	json_t *j = J(buf);
 	memset(err, 0, sizeof(err));
 	int rc = cpu_config_parse(cc, j, err, sizeof(err));
 	json_decref(j);
@@ -349,7 +339,7 @@ static void test_config_file_forms(void **state)
 	assert_non_null(strstr(err, "Invalid JSON: "));
 	json_decref(v);
 
-	v = J("{\"msr_modifiers\": [{\"addr\": \"zz\", \"bitmap\": \"0b1\"}]}");
+	v = jparse("{\"msr_modifiers\": [{\"addr\": \"zz\", \"bitmap\": \"0b1\"}]}");
 	assert_int_equal(cpu_config_load(&cc, v, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "Invalid JSON: No supported number system prefix found in value "
 			    "[zz]. Make sure to prefix the number with '0x' for hexadecimal numbers "
@@ -364,7 +354,7 @@ static void test_config_file_forms(void **state)
 	v = json_null();
 	assert_int_equal(cpu_config_load(&cc, v, err, sizeof(err)), 0);
 	assert_int_equal(cc.n_cpuid, 1); /* every failure above left it alone */
-	v = J("{\"kvm_capabilities\": [\"1\"]}");
+	v = jparse("{\"kvm_capabilities\": [\"1\"]}");
 	assert_int_equal(cpu_config_load(&cc, v, err, sizeof(err)), 0);
 	assert_int_equal(cc.n_cpuid, 0);
 	assert_int_equal(cc.n_caps, 1);

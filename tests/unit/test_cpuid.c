@@ -62,6 +62,22 @@ static void single_cpu_has_no_htt(void **state)
 	free(c);
 }
 
+/* EAX[31:26] of leaf 4 is cores per package - 1. */
+static void leaf_4_cores(void **state)
+{
+	struct kvm_cpuid2 *c = make();
+
+	cpuid_for_vcpu(c, 0, 6, true);
+	assert_int_equal(find(c, 4, 0)->eax >> 26, 2);
+	cpuid_for_vcpu(c, 0, 6, false);
+	assert_int_equal(find(c, 4, 0)->eax >> 26, 5);
+	cpuid_for_vcpu(c, 0, 1, true); /* one vCPU with SMT: one core, not 64 */
+	assert_int_equal(find(c, 4, 0)->eax >> 26, 0);
+	cpuid_for_vcpu(c, 0, 1, false);
+	assert_int_equal(find(c, 4, 0)->eax >> 26, 0);
+	free(c);
+}
+
 static void leaf_b_levels(void **state)
 {
 	struct kvm_cpuid2 *c = make();
@@ -99,6 +115,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(leaf1_apic_id_and_count),
 		cmocka_unit_test(single_cpu_has_no_htt),
+		cmocka_unit_test(leaf_4_cores),
 		cmocka_unit_test(leaf_b_levels),
 		cmocka_unit_test(amd_leaves),
 	};

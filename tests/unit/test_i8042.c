@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "test_util.h"
 #include "ember/i8042.h"
 
 #define DATA 0
@@ -45,24 +46,18 @@ static int teardown(void **state)
 
 static void wr(struct fx *f, unsigned off, uint8_t v)
 {
-	i8042_io(f->k, off, &v, 1, true);
+	io_wr(i8042_io, f->k, off, v);
 }
 
 static uint8_t rd(struct fx *f, unsigned off)
 {
-	uint8_t v = 0x5a;
-
-	i8042_io(f->k, off, &v, 1, false);
-	return v;
+	return io_rd(i8042_io, f->k, off);
 }
 
+/* Interrupt edges signalled since the last call. */
 static uint64_t irqs(struct fx *f)
 {
-	uint64_t n = 0;
-
-	if (read(f->efd, &n, sizeof(n)) != sizeof(n))
-		return 0;
-	return n;
+	return efd_take(f->efd);
 }
 
 /* Drain the output buffer into out[], return the byte count. */

@@ -8,18 +8,10 @@
 
 #include <cmocka.h>
 
+#include "test_util.h"
 #include "ember/json_util.h"
 
 static char err[512];
-
-static json_t *J(const char *s)
-{
-	json_error_t e;
-	json_t *j = json_loads(s, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
-	if (!j)
-		fail_msg("bad test JSON %s: %s", s, e.text);
-	return j;
-}
 
 static const char *const colors[] = { "Red", "Green", "2M", NULL };
 
@@ -50,7 +42,7 @@ static const struct jx_struct all = { "Thing", all_fields, JX_NFIELDS(all_fields
 /* Check `body` against `all` and compare the message ("" = must pass). */
 static void expect(const char *body, const char *msg)
 {
-	json_t *j = J(body);
+	json_t *j = jparse(body);
 	memset(err, 'X', sizeof(err));
 	int rc = jx_check(j, &all, err, sizeof(err));
 	json_decref(j);
@@ -85,14 +77,14 @@ static void test_describe(void **state)
 	};
 	char buf[128];
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		json_t *j = J(t[i].json);
+		json_t *j = jparse(t[i].json);
 		jx_describe(j, buf, sizeof(buf));
 		assert_string_equal(buf, t[i].want);
 		json_decref(j);
 	}
 	jx_describe(NULL, buf, sizeof(buf));
 	assert_string_equal(buf, "null");
-	json_t *j = J("\"abcdefgh\"");
+	json_t *j = jparse("\"abcdefgh\"");
 	jx_describe(j, buf, 6); /* truncates, never overflows */
 	assert_string_equal(buf, "strin");
 	jx_describe(j, NULL, 0);
@@ -147,7 +139,7 @@ static void test_unknown_and_order(void **state)
 	expect("{\"u8\": 300, \"nope\": 1}", "invalid value: integer `300`, expected u8");
 	expect("{\"u8\": 3}", "missing field `id`");
 	/* a key with an embedded NUL is not a known field, and is printed escaped */
-	json_t *j = J("{\"id\": \"a\"}");
+	json_t *j = jparse("{\"id\": \"a\"}");
 	json_object_setn_new(j, "id\0x", 4, json_true());
 	assert_int_equal(jx_check(j, &all, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "unknown field `id\\0x`"));
@@ -190,7 +182,7 @@ static void test_small_struct_messages(void **state)
 {
 	static const struct jx_field one[] = { { .name = "only", .kind = JX_BOOL } };
 	static const struct jx_struct s1 = { "One", one, 1 }, s0 = { "Zero", NULL, 0 };
-	json_t *j = J("{\"x\": 1}");
+	json_t *j = jparse("{\"x\": 1}");
 	assert_int_equal(jx_check(j, &s1, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "unknown field `x`, expected `only`");
 	assert_int_equal(jx_check(j, &s0, err, sizeof(err)), -EINVAL);
@@ -207,8 +199,8 @@ static void test_small_struct_messages(void **state)
 
 static void test_getters(void **state)
 {
-	json_t *j = J("{\"s\": \"v\", \"n\": null, \"b\": true, \"u\": 7, \"i\": -7, \"e\": \"Green\","
-		      " \"z\": \"Red\\u0000x\"}");
+	json_t *j = jparse("{\"s\": \"v\", \"n\": null, \"b\": true, \"u\": 7, \"i\": -7, "
+			   "\"e\": \"Green\", \"z\": \"Red\\u0000x\"}");
 	assert_string_equal(jx_get_str(j, "s", "d"), "v");
 	assert_string_equal(jx_get_str(j, "n", "d"), "d");
 	assert_string_equal(jx_get_str(j, "missing", "d"), "d");

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "test_util.h"
 #include "ember/log.h"
 #include "ember/logger_cfg.h"
 
@@ -26,18 +27,10 @@ static char dir[64], logfile[128], fifo[128];
 static int apply(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int apply(const char *fmt, ...)
 {
-	char buf[1024];
-	json_error_t e;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	int rc = vcall_body(logger_cfg_apply, err, sizeof(err), fmt, ap);
 	va_end(ap);
-	json_t *j = json_loads(buf, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
-	if (!j)
-		fail_msg("bad test JSON %s: %s", buf, e.text);
-	memset(err, 0, sizeof(err));
-	int rc = logger_cfg_apply(j, err, sizeof(err));
-	json_decref(j);
 	return rc;
 }
 

@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "test_util.h"
 #include "ember/log.h"
 #include "ember/metrics.h"
 
@@ -37,18 +38,10 @@ static const char *const groups[] = {
 static int apply(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int apply(const char *fmt, ...)
 {
-	char buf[1024];
-	json_error_t e;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	int rc = vcall_body(metrics_cfg_apply, err, sizeof(err), fmt, ap);
 	va_end(ap);
-	json_t *j = json_loads(buf, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
-	if (!j)
-		fail_msg("bad test JSON %s: %s", buf, e.text);
-	memset(err, 0, sizeof(err));
-	int rc = metrics_cfg_apply(j, err, sizeof(err));
-	json_decref(j);
 	return rc;
 }
 

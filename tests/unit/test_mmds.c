@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "test_util.h"
 #include "ember/mmds.h"
 
 #define DESER "An error occurred when deserializing the json body of a request: "
@@ -23,18 +24,9 @@
 
 static char err[512];
 
-static json_t *J(const char *s)
-{
-	json_error_t e;
-	json_t *j = json_loads(s, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
-	if (!j)
-		fail_msg("bad test JSON %s: %s", s, e.text);
-	return j;
-}
-
 static int put(const char *s)
 {
-	json_t *j = J(s);
+	json_t *j = jparse(s);
 	memset(err, 0, sizeof(err));
 	int rc = mmds_put(j, err, sizeof(err));
 	json_decref(j);
@@ -43,7 +35,7 @@ static int put(const char *s)
 
 static int patch(const char *s)
 {
-	json_t *j = J(s);
+	json_t *j = jparse(s);
 	memset(err, 0, sizeof(err));
 	int rc = mmds_patch(j, err, sizeof(err));
 	json_decref(j);
@@ -227,7 +219,7 @@ static bool ifaces(void *ctx, const char *id)
 
 static int cfg(const char *s)
 {
-	json_t *j = J(s);
+	json_t *j = jparse(s);
 	memset(err, 0, sizeof(err));
 	int rc = mmds_cfg_apply(j, ifaces, NULL, err, sizeof(err));
 	json_decref(j);
@@ -315,11 +307,11 @@ static void test_cfg_errors(void **state)
 	expect_cfg_json("{\"version\":\"V2\",\"network_interfaces\":[\"eth1\"],"
 			"\"ipv4_address\":\"169.254.169.254\",\"imds_compat\":false}");
 	/* Without a way to look interfaces up, none exists. */
-	json_t *j = J("{\"network_interfaces\":[\"eth0\"]}");
+	json_t *j = jparse("{\"network_interfaces\":[\"eth0\"]}");
 	assert_int_equal(mmds_cfg_apply(j, NULL, NULL, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, BAD_ID);
 	json_decref(j);
-	j = J("{\"network_interfaces\":[\"eth0\"],\"ipv4_address\":true}");
+	j = jparse("{\"network_interfaces\":[\"eth0\"],\"ipv4_address\":true}");
 	assert_int_equal(mmds_cfg_check(j, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "invalid type: boolean `true`, expected IPv4 address");
 	json_decref(j);

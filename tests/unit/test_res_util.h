@@ -1,10 +1,9 @@
 /* Shared fixtures for the test_resources_*.c unit tests: JSON from printf
- * formats, a scratch directory with backing files, fd accounting, and
+ * formats (test_util.h), a scratch directory with backing files, fd accounting, and
  * "call, then compare rc and message" helpers. */
 #ifndef TEST_RES_UTIL_H
 #define TEST_RES_UTIL_H
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -20,6 +19,7 @@
 #include <cmocka.h>
 
 #include "ember/resources.h"
+#include "test_util.h"
 
 #define DESER "An error occurred when deserializing the json body of a request: "
 #define RL_FIELDS "`bandwidth` or `ops`"
@@ -28,21 +28,6 @@
 static char err[RES_ERR_LEN];
 /* Scratch directory: disk0..disk3 (1 MiB each), ro.img (mode 0444), sub/ (a directory). */
 static char dir[64], disk[4][128], ro_img[128], subdir[128];
-
-static inline json_t *J(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static inline json_t *J(const char *fmt, ...)
-{
-	char buf[16384];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	json_error_t e;
-	json_t *j = json_loads(buf, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
-	if (!j)
-		fail_msg("bad test JSON %s: %s", buf, e.text);
-	return j;
-}
 
 static inline void expect_at(const char *what, int rc, int want_rc, const char *want_msg)
 {
@@ -63,12 +48,10 @@ static inline int put_drive(struct vm_resources *r, const char *id, const char *
 	__attribute__((format(printf, 3, 4)));
 static inline int put_drive(struct vm_resources *r, const char *id, const char *fmt, ...)
 {
-	char buf[8192];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	json_t *j = vJ(fmt, ap);
 	va_end(ap);
-	json_t *j = J("%s", buf);
 	memset(err, 0, sizeof(err));
 	int rc = res_put_drive(r, id, j, err, sizeof(err));
 	json_decref(j);
@@ -95,17 +78,6 @@ static inline int put_id(int (*fn)(struct vm_resources *, const char *, const js
 	int rc = fn(r, id, j, err, sizeof(err));
 	json_decref(j);
 	return rc;
-}
-
-static inline int count_fds(void)
-{
-	int n = 0;
-	DIR *d = opendir("/proc/self/fd");
-	assert_non_null(d);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
 }
 
 static inline bool fd_open(int fd)

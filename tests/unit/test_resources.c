@@ -1,6 +1,5 @@
 /* VmResources: machine-config, boot-source and --config-file parsing with
  * Firecracker's semantics and messages. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -16,6 +15,7 @@
 #include <cmocka.h>
 
 #include "ember/resources.h"
+#include "test_util.h"
 
 #define DESER "An error occurred when deserializing the json body of a request: "
 #define VCPU_MSG "The number of vCPUs must be greater than 0, less than 32 and must be 1 or an " \
@@ -26,21 +26,6 @@
 
 static char err[RES_ERR_LEN];
 static char dir[64], kernel[128], initrd[128], cfg[128];
-
-static json_t *J(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static json_t *J(const char *fmt, ...)
-{
-	char buf[8192];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	json_error_t e;
-	json_t *j = json_loads(buf, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
-	if (!j)
-		fail_msg("bad test JSON %s: %s", buf, e.text);
-	return j;
-}
 
 static int mc(struct vm_resources *r, bool patch, const char *body)
 {
@@ -74,17 +59,6 @@ static void expect_mc(bool patch, const char *body, const char *msg)
 		assert_int_equal(r.machine.mem_size_mib, 128);
 	}
 	res_free(&r);
-}
-
-static int count_fds(void)
-{
-	int n = 0;
-	DIR *d = opendir("/proc/self/fd");
-	assert_non_null(d);
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
 }
 
 static void write_file(const char *path, const char *text)

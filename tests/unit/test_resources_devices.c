@@ -15,12 +15,10 @@ static int patch_drive(struct vm_resources *r, struct res_drive_update *u, const
 static int patch_drive(struct vm_resources *r, struct res_drive_update *u, const char *id,
 		       const char *fmt, ...)
 {
-	char buf[4096];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	json_t *j = vJ(fmt, ap);
 	va_end(ap);
-	json_t *j = J("%s", buf);
 	memset(err, 0, sizeof(err));
 	int rc = res_patch_drive(r, id, j, u, err, sizeof(err));
 	json_decref(j);

@@ -9,12 +9,10 @@ static int cfg(struct vm_resources *r, const struct res_hooks *h, const char *fm
 	__attribute__((format(printf, 3, 4)));
 static int cfg(struct vm_resources *r, const struct res_hooks *h, const char *fmt, ...)
 {
-	char buf[8192];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	json_t *j = vJ(fmt, ap);
 	va_end(ap);
-	json_t *j = J("%s", buf);
 	memset(err, 0, sizeof(err));
 	int rc = res_set_config_hooks(r, j, h, err, sizeof(err));
 	json_decref(j);

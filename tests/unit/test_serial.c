@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "test_util.h"
 #include "ember/serial.h"
 
 enum { THR = 0, IER, IIR, LCR, MCR, LSR, MSR, SCR };
@@ -48,25 +49,18 @@ static int teardown(void **state)
 
 static void wr(struct fx *f, unsigned off, uint8_t v)
 {
-	serial_io(f->s, off, &v, 1, true);
+	io_wr(serial_io, f->s, off, v);
 }
 
 static uint8_t rd(struct fx *f, unsigned off)
 {
-	uint8_t v = 0x5a;
-
-	serial_io(f->s, off, &v, 1, false);
-	return v;
+	return io_rd(serial_io, f->s, off);
 }
 
 /* Interrupt edges signalled since the last call. */
 static uint64_t irqs(struct fx *f)
 {
-	uint64_t n = 0;
-
-	if (read(f->efd, &n, sizeof(n)) != sizeof(n))
-		return 0;
-	return n;
+	return efd_take(f->efd);
 }
 
 static void test_tx_to_pipe(void **state)

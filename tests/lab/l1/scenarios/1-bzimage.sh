@@ -7,6 +7,7 @@ vm_config /lab/vmlinuz /lab/guest.cpio "$L2_ARGS lab_scn=boot" 1 128 || exit
 [ "${LAB_DEMO:-0}" = 1 ] && { tail -f "$D/console" & tail_pid=$!; }
 vm_boot || { vm_dump; exit; }
 if wait_console '^LABG: init scenario=boot' "$LAB_L2_TIMEOUT"; then
+	[ -n "${tail_pid:-}" ] && sleep 1 # let tail (1 s polls) show the marker first
 	ok "bzimage: guest /init reached $(secs $WAIT_MS) s after InstanceStart$(boot_time_note)"
 else
 	notok "bzimage: guest /init marker not seen"

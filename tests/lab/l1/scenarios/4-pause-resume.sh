@@ -1,6 +1,5 @@
 # Scenario 4: PATCH /vm Paused then Resumed while the guest prints a counter
 # every 0.2 s: the counter stops while paused and goes on after Resumed.
-need_api "pause-resume" || exit
 vm_start pause-resume || exit
 vm_config /lab/vmlinuz /lab/guest.cpio "$L2_ARGS lab_scn=counter" 1 128 || exit
 vm_boot || { vm_dump; exit; }
