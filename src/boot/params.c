@@ -103,8 +103,9 @@ static int write_zero_page(struct guest_mem *gm, const struct boot_image *img,
 	bp.ext_cmd_line_ptr = (uint32_t)(LAYOUT_CMDLINE >> 32);
 	bp.hdr.cmdline_size = cmdline_size;
 	set_initrd(&bp, initrd);
-	/* ACPI tables are written later in the build; the pointer is fixed. */
-	bp.acpi_rsdp_addr = LAYOUT_RSDP;
+	/* ember writes no ACPI tables yet: 0 makes the kernel use the MP table
+	 * instead of parsing whatever sits at LAYOUT_RSDP. */
+	bp.acpi_rsdp_addr = 0;
 	n = boot_e820(gm, bp.e820_table, E820_MAX_ENTRIES_ZEROPAGE);
 	if (n < 0)
 		return n;
