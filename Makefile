@@ -81,9 +81,16 @@ build/host/kvmfault.so: tests/host/kvmfault.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -shared -fPIC -O2 -Wall -Wextra -Werror -o $@ $< -ldl
 
-host-test: $(B)/ember guests build/host/kvmfault.so
+# ember's ACPI tables written to files, for `iasl -d` (tests/host/acpi_iasl.sh).
+$(B)/host/acpi_dump: tests/host/acpi_dump.c $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+
+host-test: $(B)/ember guests build/host/kvmfault.so $(B)/host/acpi_dump
 	$(Q)tests/host/cli.sh
 	$(Q)tests/host/console.sh
+	$(Q)ACPI_DUMP=$(B)/host/acpi_dump tests/host/acpi_iasl.sh
 
 # --- API tests: the real ember on a real socket, driven by curl/python -----
 api-test: $(B)/ember guests
@@ -112,4 +119,4 @@ bench: all
 clean:
 	rm -rf build
 
--include $(shell find $(B)/obj $(B)/unit -name '*.d' 2>/dev/null)
+-include $(shell find $(B)/obj $(B)/unit $(B)/host -name '*.d' 2>/dev/null)

@@ -1,9 +1,11 @@
 /* x86_64 boot: kernel loaders and the boot-time data structures the guest
- * reads (boot_params/e820, PVH start info, page tables + GDT, MP table).
+ * reads (boot_params/e820, PVH start info, page tables + GDT, MP table,
+ * ACPI tables).
  *
  * Call order (builder): boot_load_kernel -> boot_load_initrd ->
  * boot_write_cmdline -> boot_write_params -> boot_write_mptable ->
- * boot_write_pagetables; then per vCPU boot_init_regs/boot_init_sregs.
+ * boot_write_acpi -> boot_write_pagetables; then per vCPU
+ * boot_init_regs/boot_init_sregs.
  * Every function returns 0 or -errno and writes guest memory only through
  * gm_ptr(). Malformed images are rejected with a log line naming the defect. */
 #ifndef EMBER_BOOT_H
@@ -74,6 +76,13 @@ int boot_write_params(struct guest_mem *gm, const struct boot_image *img,
  * go in [LAYOUT_EBDA_START + BOOT_MPTABLE_MAX, LAYOUT_SYSTEM_END). */
 #define BOOT_MPTABLE_MAX 0x400ULL
 int boot_write_mptable(struct guest_mem *gm, int ncpus);
+
+/* ACPI tables for `ncpus` (1..LAYOUT_MAX_VCPUS) vCPUs: RSDP (v2) at
+ * LAYOUT_RSDP, then XSDT, FADT (hardware-reduced, sleep registers at
+ * LAYOUT_ACPI_SLEEP_CTL/STS), MADT and DSDT (COM1, PS/2 keyboard, \_S5_) in
+ * [LAYOUT_ACPI_START, LAYOUT_SYSTEM_END). boot_write_params points the
+ * kernel (zero page or PVH start info) at LAYOUT_RSDP. */
+int boot_write_acpi(struct guest_mem *gm, int ncpus);
 
 /* Identity page tables (first 1 GiB, 2 MiB pages) and the boot GDT/IDT: the
  * 64-bit GDT at LAYOUT_GDT and a 32-bit one for PVH at 0x540, so the call

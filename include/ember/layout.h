@@ -15,6 +15,7 @@
 #define LAYOUT_CMDLINE 0x20000ULL
 #define LAYOUT_CMDLINE_MAX 2048U
 #define LAYOUT_EBDA_START 0x9fc00ULL /* MP table + ACPI tables live here */
+#define LAYOUT_ACPI_START 0xa0000ULL /* ACPI tables: after the MP table's 1 KiB slot */
 #define LAYOUT_RSDP 0xe0000ULL
 #define LAYOUT_SYSTEM_END 0xe0000ULL
 #define LAYOUT_HIMEM 0x100000ULL /* kernel load floor */
@@ -33,6 +34,14 @@
 #define LAYOUT_COM1_IRQ 4U
 #define LAYOUT_I8042_PORT 0x60U /* data 0x60, command/status 0x64 */
 #define LAYOUT_I8042_IRQ 1U
+/* ACPI hardware-reduced sleep registers (FADT SLEEP_CONTROL_REG and
+ * SLEEP_STATUS_REG, 8-bit, System I/O). 0x600 is free on our machine: clear
+ * of the PIC (0x20, 0xa0, ELCR 0x4d0), PIT (0x40-0x43), speaker (0x61),
+ * i8042 (0x60, 0x64), RTC (0x70), COM1 (0x3f8-0x3ff) and PCI config
+ * (0xcf8-0xcff), and of ACPICA's list of ports AML may not touch. */
+#define LAYOUT_ACPI_SLEEP_CTL 0x600U
+#define LAYOUT_ACPI_SLEEP_STS 0x601U
+#define LAYOUT_ACPI_SLEEP_LEN 2U
 
 #define LAYOUT_MAX_VCPUS 32
 

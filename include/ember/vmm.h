@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "ember/acpi_pm.h"
 #include "ember/boot_timer.h"
 #include "ember/cpu_config.h"
 #include "ember/evloop.h"
@@ -56,6 +57,7 @@ struct vmm {
 	struct serial *serial;
 	int serial_fd;		      /* serial_out_path, or -1: the console */
 	struct i8042 *kbd;
+	struct acpi_pm pm;	      /* ACPI sleep registers: guest poweroff */
 	struct vmm_console con;
 };
 

@@ -103,9 +103,9 @@ static int write_zero_page(struct guest_mem *gm, const struct boot_image *img,
 	bp.ext_cmd_line_ptr = (uint32_t)(LAYOUT_CMDLINE >> 32);
 	bp.hdr.cmdline_size = cmdline_size;
 	set_initrd(&bp, initrd);
-	/* ember writes no ACPI tables yet: 0 makes the kernel use the MP table
-	 * instead of parsing whatever sits at LAYOUT_RSDP. */
-	bp.acpi_rsdp_addr = 0;
+	/* boot_write_acpi puts the RSDP there (kernels before boot protocol
+	 * 2.14 ignore this field and find it by scanning 0xe0000-0xfffff). */
+	bp.acpi_rsdp_addr = LAYOUT_RSDP;
 	n = boot_e820(gm, bp.e820_table, E820_MAX_ENTRIES_ZEROPAGE);
 	if (n < 0)
 		return n;

@@ -48,7 +48,7 @@ int boot_write_pvh(struct guest_mem *gm, const struct boot_initrd *initrd)
 		.magic = BOOT_HVM_START_MAGIC,
 		.version = BOOT_HVM_START_VERSION,
 		.cmdline_paddr = LAYOUT_CMDLINE,
-		.rsdp_paddr = 0, /* no ACPI tables yet: see params.c */
+		.rsdp_paddr = LAYOUT_RSDP, /* written by boot_write_acpi */
 		.memmap_paddr = LAYOUT_PVH_MEMMAP,
 	};
 	int rc;

@@ -5,6 +5,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "ember/acpi_pm.h"
 #include "ember/boot.h"
 #include "ember/i8042.h"
 #include "ember/layout.h"
@@ -22,6 +23,14 @@ static void on_reset(void *ctx)
 	struct vmm *v = ctx;
 
 	log_info("guest reset through the i8042: stopping");
+	vm_request_exit(&v->vm, 0);
+}
+
+static void on_poweroff(void *ctx)
+{
+	struct vmm *v = ctx;
+
+	log_info("guest powered off through ACPI: stopping");
 	vm_request_exit(&v->vm, 0);
 }
 
@@ -46,6 +55,10 @@ static int add_legacy_devices(struct vmm *v, const struct vm_resources *res)
 	rc = bus_register(&v->vm.pio, LAYOUT_COM1_PORT, 8, serial_io, v->serial);
 	if (!rc)
 		rc = bus_register(&v->vm.pio, LAYOUT_I8042_PORT, 5, i8042_io, v->kbd);
+	acpi_pm_init(&v->pm, on_poweroff, v);
+	if (!rc)
+		rc = bus_register(&v->vm.pio, LAYOUT_ACPI_SLEEP_CTL, LAYOUT_ACPI_SLEEP_LEN,
+				  acpi_pm_io, &v->pm);
 	if (!rc && v->boot_timer_on)
 		rc = bus_register(&v->vm.mmio, LAYOUT_BOOT_TIMER, BOOT_TIMER_SIZE, boot_timer_io,
 				  &v->bt);
@@ -88,6 +101,8 @@ static int load_guest(struct vmm *v, struct vm_resources *res, struct boot_image
 		rc = boot_write_params(gm, img, &initrd, (uint32_t)strlen(cmdline) + 1);
 	if (!rc)
 		rc = boot_write_mptable(gm, (int)res->machine.vcpu_count);
+	if (!rc) /* both: kernels without CONFIG_X86_MPPARSE read only the MADT */
+		rc = boot_write_acpi(gm, (int)res->machine.vcpu_count);
 	if (!rc)
 		rc = boot_write_pagetables(gm);
 	if (rc)

@@ -97,7 +97,17 @@ install_modules "$l" kvm_amd
 install_bin "$l" "$LAB_EMBER"
 install_bin "$l" "$(command -v curl)"
 mkdir -p "$l/lab"
-cp tests/lab/config.sh tests/lab/l1/lib.sh tests/lab/l1/bench.sh "$l/lab/"
+cp tests/lab/l1/lib.sh tests/lab/l1/bench.sh "$l/lab/"
+# L1's config.sh: this one plus the values in force here, so that overrides
+# from the environment (LAB_L2_TIMEOUT=90 tests/lab/run.sh) reach L1 too.
+{
+	cat tests/lab/config.sh
+	echo "# In force when $LAB_OUT/l1.cpio was built:"
+	q() { printf "%s='%s'\n" "$1" "$(printf '%s' "$2" | sed "s/'/'\\\\''/g")"; }
+	q LAB_L2_TIMEOUT "$LAB_L2_TIMEOUT"
+	q LAB_CURL_TIMEOUT "$LAB_CURL_TIMEOUT"
+	q LAB_TODO_SMP "$LAB_TODO_SMP"
+} > "$l/lab/config.sh"
 cp -r tests/lab/l1/scenarios "$l/lab/scenarios"
 cp "$kroot/boot/vmlinuz-$LAB_KVER" "$l/lab/vmlinuz"
 cp "$LAB_CACHE/vmlinux-$LAB_KVER" "$l/lab/vmlinux"

@@ -20,8 +20,17 @@ if [ ! -f "$root/.done" ]; then
 		chmod 777 "$tmp"
 		if ! (cd "$tmp" && apt-get download -q "$LAB_KPKG" >&2); then
 			echo "lab: apt-get download failed; trying apt-get update first" >&2
-			apt-get update -q >&2
-			(cd "$tmp" && apt-get download -q "$LAB_KPKG" >&2)
+			apt-get update -q >&2 || true
+			if ! (cd "$tmp" && apt-get download -q "$LAB_KPKG" >&2); then
+				# Debian drops an ABI's packages from its index when the
+				# next ABI arrives: say which one is current now.
+				now=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null |
+					sed -n 's/.*Depends: linux-image-\(.*\)-cloud-amd64$/\1/p' | head -n 1)
+				echo "lab: cannot download $LAB_KPKG; the current ABI is '${now:-unknown}':" \
+					"set LAB_ABI in tests/lab/config.sh (or LAB_ABI=... in the environment)" >&2
+				rm -rf "$tmp"
+				exit 1
+			fi
 		fi
 		mv "$tmp"/*.deb "$LAB_CACHE/"
 		rmdir "$tmp"

@@ -90,7 +90,7 @@ static void zero_page_elf(void **state)
 	assert_int_equal(bp.hdr.kernel_alignment, 0x1000000);
 	assert_int_equal(bp.hdr.loadflags, LOADED_HIGH | CAN_USE_HEAP);
 	assert_int_equal(bp.hdr.heap_end_ptr, 0xfe00);
-	assert_int_equal(bp.acpi_rsdp_addr, 0); /* no ACPI tables yet */
+	assert_int_equal(bp.acpi_rsdp_addr, LAYOUT_RSDP);
 	assert_int_equal(bp.e820_entries, 3);
 	check_low_map(bp.e820_table, RAM);
 	assert_int_equal(bp.hdr.version, 0);   /* zeroed, no setup header to seed */
@@ -158,7 +158,7 @@ static void pvh_start_info(void **state)
 	assert_int_equal(si.version, 1);
 	assert_int_equal(si.flags, 0);
 	assert_int_equal(si.cmdline_paddr, LAYOUT_CMDLINE);
-	assert_int_equal(si.rsdp_paddr, 0);
+	assert_int_equal(si.rsdp_paddr, LAYOUT_RSDP);
 	assert_int_equal(si.memmap_paddr, LAYOUT_PVH_MEMMAP);
 	assert_int_equal(si.memmap_entries, 3);
 	assert_int_equal(si.nr_modules, 1);

@@ -7,7 +7,8 @@
 #   ember-cfg    ember --no-api --config-file, timed from process start
 #   qemu         qemu-system-x86_64 -M microvm -enable-kvm (QEMU's defaults:
 #                ACPI, RTC, PIT, PIC), timed from process start
-#   qemu-noacpi  the same with -M microvm,acpi=off (as ember today: no ACPI)
+# (QEMU's microvm with acpi=off is no fair baseline: its guest hit a 26 s soft
+# lockup there.)
 # to the guest's init marker, and the VMM's memory when the marker appears:
 # VmRSS and VmHWM from /proc/PID/status, and the resident part of the guest
 # RAM mapping (from /proc/PID/smaps) to subtract, so that what remains is the
@@ -30,13 +31,23 @@ mem_sample() {
 		/^Size:/ { inmap = ($2 >= lo && $2 <= hi) }
 		/^Rss:/ && inmap && $2 > best { best = $2 }
 		END { print best + 0 }' "/proc/$PID/smaps")
-	echo "rss_kb=$rss hwm_kb=$hwm guest_kb=$guest overhead_kb=$((rss - guest))"
+	echo "rss_kb=$rss hwm_kb=$hwm guest_kb=$guest overhead_kb=$((rss - guest)) $(thread_cpu)"
+}
+
+# thread_cpu: "threads=NAME:TICKS,..." the CPU time (utime + stime, 1/100 s)
+# each of the VMM's threads used so far: where the VMM itself spends time.
+thread_cpu() {
+	printf 'threads='
+	for t in /proc/"$PID"/task/*; do
+		printf '%s:%s,' "$(tr -c 'A-Za-z0-9_\n-' _ < "$t/comm")" "$(awk '{ print $14 + $15 }' "$t/stat")"
+	done
 }
 
 # report VMM RUN: wait for the marker, sample, print, stop the VMM.
 report() {
 	if wait_console '^LABG: init scenario=boot' "$LAB_L2_TIMEOUT"; then
 		echo "LAB-BENCH vmm=$1 run=$2 init_ms=$WAIT_MS${PROC_MS:+ proc_init_ms=$((WAIT_MS + VM_T0 - PROC_T0))} $(mem_sample)"
+		[ -z "$L2_QUIET" ] && vm_dump # --verbose: keep every boot log
 	else
 		echo "LAB-BENCH vmm=$1 run=$2 failed"
 		vm_dump
@@ -70,7 +81,5 @@ while [ $i -le "$runs" ]; do
 
 	qemu_boot "qemu-$i" microvm
 	report qemu $i
-	qemu_boot "qemu-noacpi-$i" microvm,acpi=off
-	report qemu-noacpi $i
 	i=$((i + 1))
 done

@@ -14,7 +14,7 @@ notok() { echo "LAB-RESULT not ok - $*"; }
 # `tests/lab/run.sh --verbose` (lab_verbose=1 on L1's command line) drops
 # `quiet` to show the L2 kernels' whole boot log.
 L2_QUIET=quiet
-grep -qw lab_verbose=1 /proc/cmdline && L2_QUIET=
+grep -qw lab_verbose=1 /proc/cmdline && L2_QUIET=''
 L2_ARGS="console=ttyS0 reboot=k panic=1 pci=off $L2_QUIET i8042.noaux i8042.nomux i8042.nopnp"
 
 # Milliseconds since L1 booted (/proc/uptime: 10 ms resolution, enough here).
@@ -22,18 +22,19 @@ now_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
 # secs MS: "1.234" from milliseconds.
 secs() { awk -v ms="$1" 'BEGIN { printf "%.2f", ms / 1000 }'; }
 
-# vm_start NAME [SECS]: a fresh ember for VM NAME, killed after SECS (default
-# LAB_L2_TIMEOUT). Sets VM, D (its directory: console, log, body, rc), SOCK,
-# PID. ember starts now and waits for API requests; vm_new is the same without
-# starting ember (for --config-file boots: vm_boot_cfg).
+# vm_new NAME [SECS]: a fresh directory for VM NAME, whose ember will be
+# killed after SECS (default LAB_L2_TIMEOUT). Sets VM, D (the directory:
+# console, log, body, curl.err), SOCK, and PID (empty until ember runs).
 vm_new() {
 	VM=$1 VM_LIMIT=${2:-$LAB_L2_TIMEOUT}
-	D=/tmp/vm/$VM SOCK=/tmp/vm/$VM/api.sock PID=
+	D=/tmp/vm/$VM SOCK=/tmp/vm/$VM/api.sock PID=''
 	rm -rf "$D"
 	mkdir -p "$D"
 	: > "$D/console"
-	VM_KERNEL= VM_INITRD= VM_ARGS= VM_PROTO=auto VM_VCPUS=1 VM_MEM=128
+	VM_KERNEL='' VM_INITRD='' VM_ARGS='' VM_PROTO=auto VM_VCPUS=1 VM_MEM=128
 }
+# vm_start NAME [SECS]: vm_new, and ember started now, serving the API on
+# SOCK; returns once the socket is there.
 vm_start() {
 	vm_new "$@"
 	_ember --api-sock "$SOCK"
@@ -113,8 +114,9 @@ vm_running() {
 }
 
 # wait_console PATTERN SECS: wait until the guest console has a line matching
-# PATTERN (grep -E; the console's \r\n line ends are read as \n, so $ works). Sets WAIT_MS to the time since VM_T0. Fails on timeout or
-# when ember exited without printing it.
+# PATTERN (grep -E; the console's \r\n line ends are read as \n, so $
+# works). Sets WAIT_MS to the time since VM_T0. Fails on timeout or when the
+# VMM exited without printing it.
 wait_console() {
 	_end=$(( $(now_ms) + $2 * 1000 ))
 	while :; do
@@ -158,10 +160,17 @@ vm_dump() {
 	sed 's/^/  log| /' "$D/log" "$D/curl.err" 2>/dev/null
 }
 
-# boot_time_ms: ember's own Guest-boot-time (--boot-timer), when logged.
+# boot_time_note: " (Guest-boot-time = ...)", ember's own measure
+# (--boot-timer; the guest init writes to the boot-timer device), if logged.
 boot_time_note() {
 	_bt=$(grep -o 'Guest-boot-time[^,]*' "$D/log" | head -n 1)
 	[ -n "$_bt" ] && echo " ($_bt)"
+}
+
+# has_acpi_table SIG: the guest listed ACPI table SIG (APIC, FACP, ...) in its
+# "LABG: acpi tables:" line.
+has_acpi_table() {
+	tr -d '\r' < "$D/console" | grep '^LABG: acpi tables:' | grep -qw "$1"
 }
 
 # todo REASON MESSAGE: a check that fails for a known reason tracked
@@ -175,22 +184,28 @@ todo() {
 
 # run_scenarios [NAME...]: every scenarios/*.sh (or those whose name, number or
 # name without its number is listed), each in a subshell; any ember left
-# behind is killed afterwards.
+# behind is killed afterwards. A scenario that reports nothing (a broken
+# script) and a NAME that matches none are failures too.
 run_scenarios() {
+	_matched=" "
 	for _f in scenarios/*.sh; do
 		_n=$(basename "$_f" .sh)
 		if [ $# -gt 0 ]; then
 			_want=0
 			for _a in "$@"; do
-				case "$_a" in "$_n" | "${_n#*-}" | "${_n%%-*}") _want=1 ;; esac
+				case "$_a" in "$_n" | "${_n#*-}" | "${_n%%-*}") _want=1 _matched="$_matched$_a " ;; esac
 			done
 			[ $_want = 1 ] || continue
 		fi
 		echo "LAB-L1: scenario $_n begins uptime=$(cut -d' ' -f1 /proc/uptime)"
-		(. "./$_f")
+		(. "./$_f") 2>&1 | tee /tmp/scenario.out
+		grep -q '^LAB-RESULT ' /tmp/scenario.out || notok "$_n: the scenario reported no result"
 		if [ -f /tmp/vm/pids ]; then
 			while read -r _p; do kill -KILL "$_p" 2>/dev/null; done < /tmp/vm/pids
 			rm -f /tmp/vm/pids
 		fi
+	done
+	for _a in "$@"; do
+		case "$_matched" in *" $_a "*) ;; *) notok "no scenario is named '$_a'" ;; esac
 	done
 }
