@@ -75,6 +75,7 @@ unit-test: $(UNIT_BINS)
 	$(Q)tests/unit/run.sh $(UNIT_BINS)
 
 include tests/guest/guest.mk
+include tests/lab/lab.mk
 
 # --- host tests: ember's CLI, config, KVM error paths, console, signals ------
 build/host/kvmfault.so: tests/host/kvmfault.c
@@ -103,6 +104,7 @@ test: all
 	$(Q)$(MAKE) --no-print-directory guest-test
 	$(Q)$(MAKE) --no-print-directory host-test
 	$(Q)$(MAKE) --no-print-directory api-test
+	$(Q)$(MAKE) --no-print-directory lab-test
 
 deps:
 	$(Q)scripts/deps.sh

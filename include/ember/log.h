@@ -47,11 +47,13 @@ void log_clear_last_error(void);
 #define LOG_RL_BURST 10
 #define LOG_RL_WINDOW_S 5
 struct log_rl { long window_start; unsigned count; unsigned suppressed; };
-bool log_rl_allow(struct log_rl *rl);
+/* The "(N similar messages suppressed)" line goes out at `lvl`, the level
+ * of the messages it stands for. */
+bool log_rl_allow(struct log_rl *rl, enum log_level lvl);
 #define log_ratelimited(lvl, ...)                                            \
 	do {                                                                 \
 		static struct log_rl rl_;                                    \
-		if (log_rl_allow(&rl_))                                      \
+		if (log_rl_allow(&rl_, lvl))                                 \
 			log_msg(lvl, __FILE__, __LINE__, __VA_ARGS__);       \
 	} while (0)
 

@@ -6,6 +6,7 @@
 #define EMBER_VM_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,8 +46,9 @@ int vm_create(struct vm *vm, uint64_t mem_bytes);
  * VM, closed by vm_destroy) or -errno. */
 int vm_irqfd(struct vm *vm, unsigned gsi);
 /* Ask the VMM thread to stop the VM and exit with `code`; the first request
- * wins. Async-signal-safe and callable from any thread. */
-void vm_request_exit(struct vm *vm, int code);
+ * wins (true for it, false for later ones). Async-signal-safe and callable
+ * from any thread. */
+bool vm_request_exit(struct vm *vm, int code);
 void vm_destroy(struct vm *vm);
 
 #endif

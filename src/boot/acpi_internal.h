@@ -103,6 +103,7 @@ struct acpi_fadt {
 #define ACPI_IAPC_NO_VGA (1U << 2)
 #define ACPI_IAPC_NO_MSI (1U << 3)
 #define ACPI_IAPC_NO_ASPM (1U << 4)
+#define ACPI_IAPC_NO_CMOS_RTC (1U << 5)
 
 /* Multiple APIC Description Table (5.2.12) and the entries we use. */
 struct acpi_madt {

@@ -22,16 +22,17 @@ static void on_reset(void *ctx)
 {
 	struct vmm *v = ctx;
 
-	log_info("guest reset through the i8042: stopping");
-	vm_request_exit(&v->vm, 0);
+	/* Linux retries the reset a few times: log the one that counts. */
+	if (vm_request_exit(&v->vm, 0))
+		log_info("guest reset through the i8042: stopping");
 }
 
 static void on_poweroff(void *ctx)
 {
 	struct vmm *v = ctx;
 
-	log_info("guest powered off through ACPI: stopping");
-	vm_request_exit(&v->vm, 0);
+	if (vm_request_exit(&v->vm, 0))
+		log_info("guest powered off through ACPI: stopping");
 }
 
 static int add_legacy_devices(struct vmm *v, const struct vm_resources *res)

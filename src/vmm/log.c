@@ -170,7 +170,7 @@ void log_clear_last_error(void)
 	last_error[0] = 0;
 }
 
-bool log_rl_allow(struct log_rl *rl)
+bool log_rl_allow(struct log_rl *rl, enum log_level lvl)
 {
 	struct timespec ts;
 
@@ -178,7 +178,8 @@ bool log_rl_allow(struct log_rl *rl)
 	/* Racy between threads by design: a few extra lines beat a lock here. */
 	if (ts.tv_sec - rl->window_start >= LOG_RL_WINDOW_S) {
 		if (rl->suppressed)
-			log_warn("(%u similar messages suppressed)", rl->suppressed);
+			log_msg(lvl, __FILE__, __LINE__, "(%u similar messages suppressed)",
+				rl->suppressed);
 		rl->window_start = ts.tv_sec;
 		rl->count = 0;
 		rl->suppressed = 0;

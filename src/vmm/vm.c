@@ -184,16 +184,17 @@ int vm_irqfd(struct vm *vm, unsigned gsi)
 	return fd;
 }
 
-void vm_request_exit(struct vm *vm, int code)
+bool vm_request_exit(struct vm *vm, int code)
 {
 	int none = VM_NO_EXIT;
 	uint64_t one = 1;
 
-	if (atomic_compare_exchange_strong(&vm->exit_code, &none, code)) {
-		if (write(vm->exit_fd, &one, sizeof(one)) < 0) {
-			/* The counter cannot overflow from one write; nothing to do. */
-		}
+	if (!atomic_compare_exchange_strong(&vm->exit_code, &none, code))
+		return false;
+	if (write(vm->exit_fd, &one, sizeof(one)) < 0) {
+		/* The counter cannot overflow from one write; nothing to do. */
 	}
+	return true;
 }
 
 void vm_destroy(struct vm *vm)

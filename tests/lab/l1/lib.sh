@@ -15,7 +15,7 @@ notok() { echo "LAB-RESULT not ok - $*"; }
 # `quiet` to show the L2 kernels' whole boot log.
 L2_QUIET=quiet
 grep -qw lab_verbose=1 /proc/cmdline && L2_QUIET=''
-L2_ARGS="console=ttyS0 reboot=k panic=1 pci=off $L2_QUIET i8042.noaux i8042.nomux i8042.nopnp"
+L2_ARGS="console=ttyS0 reboot=k panic=1 pci=off $L2_QUIET i8042.noaux i8042.nomux"
 
 # Milliseconds since L1 booted (/proc/uptime: 10 ms resolution, enough here).
 now_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
