@@ -83,6 +83,15 @@ int boot_write_mptable(struct guest_mem *gm, int ncpus);
  * [LAYOUT_ACPI_START, LAYOUT_SYSTEM_END). boot_write_params points the
  * kernel (zero page or PVH start info) at LAYOUT_RSDP. */
 int boot_write_acpi(struct guest_mem *gm, int ncpus);
+/* The same with one DSDT LNRO0005 device per virtio-mmio window. */
+#define BOOT_MAX_MMIO_DEVS 19 /* GSIs 5..23 */
+struct boot_mmio_dev {
+	uint64_t base;
+	uint32_t size;
+	uint32_t irq;
+};
+int boot_write_acpi_devs(struct guest_mem *gm, int ncpus, const struct boot_mmio_dev *devs,
+			 int ndevs);
 
 /* Identity page tables (first 1 GiB, 2 MiB pages) and the boot GDT/IDT: the
  * 64-bit GDT at LAYOUT_GDT and a 32-bit one for PVH at 0x540, so the call

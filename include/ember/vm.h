@@ -19,6 +19,7 @@ struct kvm_cpuid2;
 struct cpu_config;
 
 #define VM_NO_EXIT (-1)
+#define VM_MAX_IOEVENTFDS 64
 
 struct vm {
 	int kvm_fd;
@@ -34,6 +35,8 @@ struct vm {
 	int exit_fd;		/* eventfd: written once when the VM must stop */
 	int irqfds[LAYOUT_IRQ_LAST + 1]; /* eventfds bound with KVM_IRQFD, closed by vm_destroy */
 	unsigned nr_irqfds;
+	int ioeventfds[VM_MAX_IOEVENTFDS]; /* KVM_IOEVENTFD eventfds, closed by vm_destroy */
+	unsigned nr_ioeventfds;
 	atomic_int exit_code;	/* VM_NO_EXIT until the first stop request */
 };
 
@@ -45,6 +48,10 @@ int vm_create(struct vm *vm, uint64_t mem_bytes);
 /* A new eventfd wired to `gsi` with KVM_IRQFD; returns the fd (owned by the
  * VM, closed by vm_destroy) or -errno. */
 int vm_irqfd(struct vm *vm, unsigned gsi);
+/* A new eventfd that KVM signals, instead of exiting to a vCPU thread, when
+ * the guest writes the 32-bit value `datamatch` at MMIO `addr` (virtio
+ * QueueNotify). Owned by the VM. Returns the fd or -errno. */
+int vm_ioeventfd(struct vm *vm, uint64_t addr, uint32_t datamatch);
 /* Ask the VMM thread to stop the VM and exit with `code`; the first request
  * wins (true for it, false for later ones). Async-signal-safe and callable
  * from any thread. */

@@ -72,7 +72,7 @@ static void seal(uint8_t *p, uint32_t len)
 	p[offsetof(struct acpi_header, checksum)] = checksum(p, len);
 }
 
-static void legacy_devices(struct aml *a)
+static void sb_devices(struct aml *a, const struct boot_mmio_dev *devs, int ndevs)
 {
 	size_t sb = aml_scope(a, "\\_SB_"), dev, crs;
 
@@ -95,10 +95,14 @@ static void legacy_devices(struct aml *a)
 	aml_rt_irq_noflags(a, LAYOUT_I8042_IRQ);
 	aml_rt_close(a, crs);
 	aml_close(a, dev);
+	/* Stock distro kernels find virtio-mmio only this way (kvm-here.md §3). */
+	for (int i = 0; i < ndevs; i++)
+		aml_virtio_mmio_device(a, (unsigned)i, devs[i].base, devs[i].size, devs[i].irq);
 	aml_close(a, sb);
 }
 
-static int write_dsdt(struct area *ar, uint64_t *gpa)
+static int write_dsdt(struct area *ar, const struct boot_mmio_dev *devs, int ndevs,
+		      uint64_t *gpa)
 {
 	struct acpi_header h;
 	struct aml a;
@@ -115,7 +119,7 @@ static int write_dsdt(struct area *ar, uint64_t *gpa)
 	if (!p)
 		return -ENOSPC;
 	aml_init(&a, p + sizeof(h), room - sizeof(h));
-	legacy_devices(&a);
+	sb_devices(&a, devs, ndevs);
 	/* SLP_TYPa, SLP_TYPb: Linux writes element 0 to SLEEP_CONTROL_REG. */
 	aml_name(&a, "_S5_");
 	pkg = aml_package(&a, 2);
@@ -243,6 +247,12 @@ static int write_rsdp(struct guest_mem *gm, uint64_t xsdt)
 
 int boot_write_acpi(struct guest_mem *gm, int ncpus)
 {
+	return boot_write_acpi_devs(gm, ncpus, NULL, 0);
+}
+
+int boot_write_acpi_devs(struct guest_mem *gm, int ncpus, const struct boot_mmio_dev *devs,
+			 int ndevs)
+{
 	struct area ar = { .host = NULL, .used = 0 };
 	uint64_t dsdt, tables[ACPI_XSDT_ENTRIES], xsdt;
 	int rc;
@@ -256,7 +266,11 @@ int boot_write_acpi(struct guest_mem *gm, int ncpus)
 		log_err("acpi: table area at 0x%llx not in guest RAM", LAYOUT_ACPI_START);
 		return -EFAULT;
 	}
-	rc = write_dsdt(&ar, &dsdt);
+	if (ndevs < 0 || ndevs > BOOT_MAX_MMIO_DEVS) {
+		log_err("acpi: %d virtio-mmio devices, supported 0..%d", ndevs, BOOT_MAX_MMIO_DEVS);
+		return -EINVAL;
+	}
+	rc = write_dsdt(&ar, devs, ndevs, &dsdt);
 	if (!rc)
 		rc = write_fadt(&ar, dsdt, &tables[0]);
 	if (!rc)

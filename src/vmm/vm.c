@@ -184,6 +184,30 @@ int vm_irqfd(struct vm *vm, unsigned gsi)
 	return fd;
 }
 
+int vm_ioeventfd(struct vm *vm, uint64_t addr, uint32_t datamatch)
+{
+	struct kvm_ioeventfd io;
+	int fd, rc;
+
+	if (vm->nr_ioeventfds >= VM_MAX_IOEVENTFDS)
+		return -ENOSPC;
+	fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd < 0) {
+		rc = -errno;
+		log_err("eventfd: %s", strerror(-rc));
+		return rc;
+	}
+	io = (struct kvm_ioeventfd){ .addr = addr, .len = 4, .fd = fd, .datamatch = datamatch,
+				     .flags = KVM_IOEVENTFD_FLAG_DATAMATCH };
+	rc = vm_ioctl(vm, KVM_IOEVENTFD, "KVM_IOEVENTFD", &io);
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	vm->ioeventfds[vm->nr_ioeventfds++] = fd;
+	return fd;
+}
+
 bool vm_request_exit(struct vm *vm, int code)
 {
 	int none = VM_NO_EXIT;
@@ -202,6 +226,9 @@ void vm_destroy(struct vm *vm)
 	for (unsigned i = 0; i < vm->nr_irqfds; i++)
 		close(vm->irqfds[i]);
 	vm->nr_irqfds = 0;
+	for (unsigned i = 0; i < vm->nr_ioeventfds; i++)
+		close(vm->ioeventfds[i]);
+	vm->nr_ioeventfds = 0;
 	gm_destroy(&vm->gm);
 	free(vm->cpuid);
 	vm->cpuid = NULL;
