@@ -71,13 +71,19 @@ int main(int argc, char **argv)
 {
 	struct guest_mem gm;
 	struct acpi_rsdp rsdp;
-	int ncpus = argc == 3 ? atoi(argv[2]) : 0;
+	struct boot_mmio_dev devs[BOOT_MAX_MMIO_DEVS];
+	int ncpus = argc >= 3 ? atoi(argv[2]) : 0;
+	int ndevs = argc == 4 ? atoi(argv[3]) : 0;
 
-	if (argc != 3 || ncpus < 1) {
-		fprintf(stderr, "usage: %s DIR NCPUS\n", argv[0]);
+	if (argc < 3 || argc > 4 || ncpus < 1 || ndevs < 0 || ndevs > BOOT_MAX_MMIO_DEVS) {
+		fprintf(stderr, "usage: %s DIR NCPUS [NVIRTIO]\n", argv[0]);
 		return 2;
 	}
-	if (gm_init(&gm, RAM) || boot_write_acpi(&gm, ncpus)) {
+	/* Windows and GSIs as ember's device manager hands them out. */
+	for (int i = 0; i < ndevs; i++)
+		devs[i] = (struct boot_mmio_dev){ .base = LAYOUT_VIRTIO_MMIO_START + 0x1000ULL * i,
+						  .size = 0x1000, .irq = LAYOUT_IRQ_VIRTIO_FIRST + i };
+	if (gm_init(&gm, RAM) || boot_write_acpi_devs(&gm, ncpus, devs, ndevs)) {
 		fprintf(stderr, "acpi_dump: cannot build the tables for %d vCPUs\n", ncpus);
 		return 1;
 	}

@@ -71,11 +71,13 @@ rsdp() {
 	fi
 }
 
-for n in 1 2 32; do
+# vCPUs:virtio devices
+for nv in 1:0 2:3 32:19; do
+	n=${nv%:*} nvirt=${nv#*:}
 	d=$T/$n
-	what="$n vCPU(s)"
+	what="$n vCPU(s), $nvirt virtio"
 	mkdir -p "$d"
-	if ! "$DUMP" "$d" "$n" 2>"$d/dump.log"; then
+	if ! "$DUMP" "$d" "$n" "$nvirt" 2>"$d/dump.log"; then
 		nok "$what: acpi_dump" "$d/dump.log"
 		continue
 	fi
@@ -103,6 +105,15 @@ for n in 1 2 32; do
 	has "$d/dsdt.dsl" 'Device \(PS2K\)' "$what: DSDT PS2K"
 	has "$d/dsdt.dsl" 'EisaId \("PNP0303"\)' "$what: DSDT PNP0303"
 	has "$d/dsdt.dsl" 'Name \(_S5, Package \(0x02\)' "$what: DSDT _S5_"
+	has "$d/facp.dsl" 'CMOS RTC Not Present \(V5\) : 1' "$what: FADT no CMOS RTC"
+	count "$d/dsdt.dsl" '_HID, "LNRO0005"' "$nvirt" "$what: DSDT virtio-mmio devices"
+	if [ "$nvirt" -gt 0 ]; then
+		count "$d/dsdt.dsl" 'Memory32Fixed \(ReadWrite,' "$nvirt" "$what: DSDT virtio windows"
+		count "$d/dsdt.dsl" 'Interrupt \(ResourceConsumer, Edge, ActiveHigh, Exclusive' "$nvirt" \
+			"$what: DSDT virtio interrupts (edge, high)"
+		has "$d/dsdt.dsl" '0xC0001000,' "$what: DSDT first window at 0xc0001000"
+		has "$d/dsdt.dsl" '0x00000005,' "$what: DSDT first virtio GSI 5"
+	fi
 	# The disassembly is valid ASL: iasl compiles it back without errors.
 	if (cd "$d" && "$IASL" -p recompiled dsdt.dsl) >"$d/recompile.log" 2>&1; then
 		ok "$what: DSDT disassembly recompiles"
