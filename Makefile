@@ -31,11 +31,11 @@ WARN := -Wall -Wextra -Werror -Wformat=2 -Wmissing-prototypes -Wstrict-prototype
 	-Wmissing-declarations -Wold-style-definition -Wredundant-decls -Wundef \
 	-Wwrite-strings -Wshadow -Wvla -Wno-unused-parameter
 HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE -fcf-protection
-PKGS := jansson libmicrohttpd
+PKGS := jansson libmicrohttpd liburing
 CPPFLAGS += -Iinclude -D_GNU_SOURCE -MMD -MP
 CFLAGS += -std=c11 $(OPT) $(WARN) $(HARDEN) $(SANFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDFLAGS += -pie -Wl,-z,noexecstack,-z,relro,-z,now $(SANFLAGS)
-LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson -lmicrohttpd) -lpthread
+LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson -lmicrohttpd -luring) -lpthread
 
 SRCS := $(shell find src -name '*.c' | sort)
 MAIN_SRC := src/vmm/main.c

@@ -75,13 +75,24 @@ int virtio_dev_init(struct virtio_dev *d, const struct virtio_dev_ops *ops, void
 void virtio_dev_destroy(struct virtio_dev *d);
 /* Bus handler for the 4 KiB window (ctx = the virtio_dev). */
 void virtio_mmio_io(void *ctx, uint64_t off, uint8_t *data, uint32_t len, bool is_write);
+/* The three calls below are made WITH d->lock held: from inside an ops
+ * callback (which the transport always calls under the lock), or by device
+ * code on another thread that took d->lock itself. */
 /* Raise the used-buffer interrupt for queue q if the driver wants one. */
 void virtio_notify_queue(struct virtio_dev *d, unsigned q);
 /* The config space changed (e.g. a new capacity): bump ConfigGeneration and
  * raise the config interrupt. */
 void virtio_config_changed(struct virtio_dev *d);
-/* Mark broken: DEVICE_NEEDS_RESET + config interrupt; logs `why` rate-limited. */
+/* Mark broken: DEVICE_NEEDS_RESET + config interrupt; logs `why` rate-limited.
+ * A broken device gets no more ops->notify calls until the driver resets it. */
 void virtio_dev_fail(struct virtio_dev *d, const char *why);
+/* Queue q was kicked: takes d->lock and calls ops->notify unless q is out of
+ * range or not ready, the device is not DRIVER_OK, or it is broken. */
+void virtio_queue_kick(struct virtio_dev *d, unsigned q);
+/* evloop callback for d->kick[q] (virtio_dev_init sets .fn and .ctx = d and
+ * .fd = -1; the builder sets .fd to the ioeventfd and adds it to the loop):
+ * drains the eventfd, then virtio_queue_kick(d, q). */
+void virtio_kick_handler(struct evloop_handler *h, uint32_t events);
 /* The status state machine as a pure table, for the unit tests: may the
  * driver write `to` when the status is `from`? */
 bool virtio_status_allowed(uint32_t from, uint32_t to);

@@ -44,6 +44,10 @@ struct virtq_chain {
 	struct virtq_seg seg[VIRTQ_MAX_SEGS];
 };
 
+/* No locking here: the owner (the transport's dev->lock) serialises calls.
+ * virtq_pop() returns 0 for a queue that is not ready; push/notify calls on
+ * one return -EINVAL / false. */
+
 /* Reset to the state after device reset (all zero, not ready). */
 void virtq_reset(struct virtq *q);
 /* Called when the driver sets QueueReady=1: num a power of two <= max, rings
@@ -60,8 +64,12 @@ void virtq_unpop(struct virtq *q);
 int virtq_push(struct virtq *q, const struct guest_mem *gm, uint16_t head, uint32_t len);
 /* After pushes: does the driver want an interrupt (EVENT_IDX or flags)? */
 bool virtq_should_notify(struct virtq *q, const struct guest_mem *gm);
-/* EVENT_IDX: tell the driver to kick at the next avail entry, then recheck
- * for entries that arrived meanwhile (returns true if the ring is non-empty). */
+/* While the device drains a queue: ask the driver not to kick (sets
+ * VRING_USED_F_NO_NOTIFY; with EVENT_IDX, avail_event is simply not advanced). */
+void virtq_disable_notify(struct virtq *q, const struct guest_mem *gm);
+/* Ask the driver to kick again (EVENT_IDX: avail_event = last_avail; else
+ * clear VRING_USED_F_NO_NOTIFY), then recheck for entries that arrived
+ * meanwhile (returns true if the ring is non-empty: pop again). */
 bool virtq_enable_notify(struct virtq *q, const struct guest_mem *gm);
 
 #endif

@@ -22,6 +22,10 @@ struct i8042;
 struct vm_resources;
 struct rpc_channel;
 struct rpc_request;
+struct virtio_dev;
+struct blk_dev;
+struct metrics;
+struct boot_mmio_dev;
 
 #define VMM_STDIN_BUF 4096
 
@@ -33,6 +37,16 @@ struct vmm_console {
 	size_t pending_len, pending_off;
 	bool tty_raw;
 	struct termios saved;
+};
+
+#define VMM_MAX_VIRTIO 19 /* GSIs 5..23 */
+
+/* The virtio devices of a running VM (src/vmm/devices.c). */
+struct vmm_devs {
+	struct virtio_dev *virtio[VMM_MAX_VIRTIO]; /* attach order: windows and GSIs */
+	unsigned nr_virtio;
+	struct blk_dev *blk[VMM_MAX_VIRTIO];	   /* same order as res->drives */
+	unsigned nr_blk;
 };
 
 #define VMM_VERSION "0.1.0"
@@ -58,6 +72,7 @@ struct vmm {
 	int serial_fd;		      /* serial_out_path, or -1: the console */
 	struct i8042 *kbd;
 	struct acpi_pm pm;	      /* ACPI sleep registers: guest poweroff */
+	struct vmm_devs dev;	      /* virtio devices */
 	struct vmm_console con;
 };
 
@@ -82,6 +97,18 @@ int vmm_resume(struct vmm *v);
 /* Serve events until the VM stops; returns the process exit code. */
 int vmm_run(struct vmm *v);
 void vmm_destroy(struct vmm *v);
+
+/* Device manager (src/vmm/devices.c): virtio devices in Firecracker's
+ * order, on the MMIO bus with their ioeventfds on the event loop. */
+int vmm_attach_devices(struct vmm *v, const struct vm_resources *res);
+void vmm_detach_devices(struct vmm *v);
+/* " root=... virtio_mmio.device=4K@0x...:N ..." to append to the command line. */
+int vmm_devices_cmdline(const struct vmm *v, const struct vm_resources *res, char *buf,
+			size_t len);
+/* The DSDT's description of the windows; returns the count. */
+int vmm_devices_acpi(const struct vmm *v, struct boot_mmio_dev *out, int max);
+void vmm_devices_metrics(struct vmm *v, struct metrics *m);
+struct blk_dev *vmm_find_blk(struct vmm *v, size_t drive_index);
 
 /* Console (src/vmm/console.c): serial output handle and stdin forwarding. */
 int console_open(struct vmm *v);

@@ -79,9 +79,11 @@ static int load_guest(struct vmm *v, struct vm_resources *res, struct boot_image
 		      char *err, size_t errlen)
 {
 	struct guest_mem *gm = &v->vm.gm;
-	const char *cmdline = res->boot.boot_args ? res->boot.boot_args : RES_DEFAULT_BOOT_ARGS;
+	const char *args = res->boot.boot_args ? res->boot.boot_args : RES_DEFAULT_BOOT_ARGS;
+	struct boot_mmio_dev devs[VMM_MAX_VIRTIO];
 	struct boot_initrd initrd = { 0 };
-	int rc;
+	char cmdline[LAYOUT_CMDLINE_MAX + 1], extra[LAYOUT_CMDLINE_MAX];
+	int rc, ndevs;
 
 	log_clear_last_error();
 	rc = boot_load_kernel(gm, res->boot.kernel_fd, res->boot.proto, img);
@@ -97,13 +99,19 @@ static int load_guest(struct vmm *v, struct vm_resources *res, struct boot_image
 			return rc;
 		}
 	}
-	rc = boot_write_cmdline(gm, cmdline);
+	/* The user's arguments, then what the devices need (Firecracker's order). */
+	rc = vmm_devices_cmdline(v, res, extra, sizeof(extra));
+	if (!rc && (size_t)snprintf(cmdline, sizeof(cmdline), "%s%s", args, extra) >= sizeof(cmdline))
+		rc = -E2BIG;
+	if (!rc)
+		rc = boot_write_cmdline(gm, cmdline);
 	if (!rc)
 		rc = boot_write_params(gm, img, &initrd, (uint32_t)strlen(cmdline) + 1);
 	if (!rc)
 		rc = boot_write_mptable(gm, (int)res->machine.vcpu_count);
 	if (!rc) /* both: kernels without CONFIG_X86_MPPARSE read only the MADT */
-		rc = boot_write_acpi(gm, (int)res->machine.vcpu_count);
+		rc = (ndevs = vmm_devices_acpi(v, devs, VMM_MAX_VIRTIO)) < 0 ? ndevs :
+			boot_write_acpi_devs(gm, (int)res->machine.vcpu_count, devs, ndevs);
 	if (!rc)
 		rc = boot_write_pagetables(gm);
 	if (rc)
@@ -133,6 +141,7 @@ static void teardown(struct vmm *v)
 		v->vm.vcpus[i] = NULL;
 	}
 	v->vm.nr_vcpus = 0; /* metrics and pause walk vcpus[0..nr) */
+	vmm_detach_devices(v); /* no vCPU can reach a device any more */
 	serial_free(v->serial);
 	i8042_free(v->kbd);
 	if (v->serial_fd >= 0)
@@ -173,6 +182,8 @@ int vmm_start(struct vmm *v, struct vm_resources *res, char *err, size_t errlen,
 		rc = vm_create(&v->vm, res->machine.mem_size_mib << 20);
 	if (!rc)
 		rc = add_legacy_devices(v, res);
+	if (!rc)
+		rc = vmm_attach_devices(v, res);
 	if (rc) {
 		snprintf(err, errlen, "Cannot create the VM: %s", why(rc));
 		return fail(v, rc, EXIT_GENERIC, exit_code);

@@ -1,11 +1,14 @@
 /* Dispatcher: device configuration (pre-boot PUT) and device updates
- * (runtime PATCH). The device models arrive in their own issues: until then
- * InstanceStart refuses a VM that has one (res_unsupported_devices), so at
- * runtime no device exists and every runtime request says so. */
+ * (runtime PATCH). Block devices exist; the other device models arrive in
+ * their own issues: until then InstanceStart refuses a VM that has one
+ * (res_unsupported_devices), so at runtime their requests say so. */
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "dispatch_internal.h"
 #include "ember/resources.h"
+#include "ember/virtio_blk.h"
 
 static void drives(struct vmm *v, struct rpc_request *req)
 {
@@ -19,6 +22,11 @@ static void drives(struct vmm *v, struct rpc_request *req)
 		return;
 	}
 	rc = res_patch_drive(v->res, req->id, req->body, &u, err, sizeof(err));
+	if (!rc && vmm_find_blk(v, u.index)) {
+		rc = blk_patch(vmm_find_blk(v, u.index), &u);
+		if (rc)
+			snprintf(err, sizeof(err), "Drive update error: %s", strerror(-rc));
+	}
 	if (!rc)
 		res_drive_update_commit(v->res, &u);
 	res_drive_update_free(&u);

@@ -12,7 +12,7 @@ static const struct {
 	bool supported;
 } devs[] = {
 	[DEV_BALLOON] = { "balloon device", false },
-	[DEV_BLOCK] = { "block device", false },
+	[DEV_BLOCK] = { "block device", true },
 	[DEV_NET] = { "network interface", false },
 	[DEV_PMEM] = { "pmem device", false },
 	[DEV_VSOCK] = { "vsock device", false },

@@ -132,6 +132,7 @@ static void collect(struct metrics *m, void *ctx)
 	}
 	if (v->kbd)
 		m->i8042.reset_count = i8042_reset_count(v->kbd);
+	vmm_devices_metrics(v, m);
 }
 
 static void on_metrics_timer(struct evloop_handler *h, uint32_t events)

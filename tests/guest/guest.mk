@@ -9,6 +9,9 @@ GUEST_OUT := build/guest
 GUEST_NAMES := $(basename $(notdir $(wildcard $(GUEST_DIR)/*.c)))
 GUEST_ELFS := $(GUEST_NAMES:%=$(GUEST_OUT)/%.elf)
 GUEST_LIB_OBJS := $(GUEST_OUT)/obj/crt0.o $(GUEST_OUT)/obj/lib.o
+# virtio-mmio driver (lib/virtio.c): linked into every guest, used by blk and hostile
+GUEST_LIB_OBJS += $(GUEST_OUT)/obj/virtio.o
+GUEST_VIRTIO_USERS := $(GUEST_OUT)/obj/virtio.o $(GUEST_OUT)/obj/guest_blk.o $(GUEST_OUT)/obj/guest_hostile.o
 GUEST_LD := $(GUEST_DIR)/lib/guest.ld
 
 GUEST_CFLAGS := -std=c11 -ffreestanding -nostdlib -fno-builtin -mno-red-zone -fno-pic -fno-pie \
@@ -43,3 +46,5 @@ $(GUEST_OUT)/%.elf: $(GUEST_OUT)/obj/guest_%.o $(GUEST_LIB_OBJS) $(GUEST_LD)
 
 guest-test: guests $(B)/ember
 	$(Q)EMBER=$(B)/ember GUEST_DIR=$(GUEST_OUT) $(GUEST_DIR)/run.sh
+
+$(GUEST_VIRTIO_USERS): $(GUEST_DIR)/lib/virtio.h

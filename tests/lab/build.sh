@@ -1,12 +1,15 @@
 #!/bin/sh
-# build.sh [--with-qemu]: build the lab's two initramfs images from Debian
-# packages only (busybox-static, kmod's modinfo, cpio, curl, the cached kernel
-# package; with --with-qemu also qemu-system-x86 for bench/lab-boot.sh):
+# build.sh [--with-qemu]: build the lab's initramfs and disk images from
+# Debian packages only (busybox-static, kmod's modinfo, cpio, curl, e2fsprogs,
+# the cached kernel package; with --with-qemu also qemu-system-x86 for
+# bench/lab-boot.sh):
 #   $LAB_OUT/guest.cpio  L2 guest: busybox, tests/lab/guest/init, virtio modules
-#   $LAB_OUT/l1.cpio     L1: busybox, kvm modules, ember, curl (+ their shared
-#                        libraries and loader), the guest kernel (bzImage and
-#                        ELF vmlinux), guest.cpio, the scenario scripts
-# Both are rebuilt every run (about a second): no stale-image questions.
+#   $LAB_OUT/disks/*.ext4  L2 root file systems for the block-device scenarios
+#   $LAB_OUT/l1-disk.img L1's virtio disk: an ext4 file system holding those
+#   $LAB_OUT/l1.cpio     L1: busybox, kvm and virtio modules, ember, curl (+
+#                        their shared libraries and loader), the guest kernel
+#                        (bzImage and ELF vmlinux), guest.cpio, the scenarios
+# All are rebuilt every run (about 2 s): no stale-image questions.
 # Uncompressed cpio: the L1 and L2 kernels run under an emulator, where
 # unpacking plain cpio is much cheaper than decompressing.
 set -eu
@@ -17,7 +20,7 @@ with_qemu=0
 [ "${1:-}" = --with-qemu ] && with_qemu=1
 
 [ -x "$LAB_EMBER" ] || { echo "lab: $LAB_EMBER missing: run make first" >&2; exit 1; }
-for t in busybox cpio modinfo curl lz4 apt-get dpkg-deb; do
+for t in busybox cpio modinfo curl lz4 apt-get dpkg-deb mke2fs; do
 	command -v $t >/dev/null || { echo "lab: $t missing: run make deps" >&2; exit 1; }
 done
 BUSYBOX=/bin/busybox # busybox-static: no libraries to copy
@@ -89,11 +92,41 @@ install_modules "$g" virtio_mmio virtio_blk virtio_net virtio_balloon \
 	vmw_vsock_virtio_transport virtio_rng
 mkcpio "$g" "$LAB_OUT/guest.cpio"
 
+# --- Block-device images (scenarios 8, 9) -----------------------------------------
+# An ext4 root file system for the L2 guest, built without root or loop
+# devices by `mke2fs -d` (e2fsprogs): busybox, /sbin/init =
+# tests/lab/guest/rootfs-init, and /lab/host.bin (1 MiB of random bytes, new
+# every run) with its sha256 for the guest to check. One copy per scenario
+# VM: blk-sync.ext4, blk-async.ext4 (written by the guest), blk-ro.ext4 (must
+# come back unchanged). They travel in L1's own disk, $LAB_OUT/l1-disk.img:
+# an ext4 file system holding the three images (run.sh gives it to L1 as a
+# virtio-blk drive, L1 mounts it at /disk). After L1 powered off, the host
+# reads the images back out of it (tests/lab/check-disks.sh).
+r="$LAB_OUT/rootfs-root"
+new_root "$r"
+mkdir -p "$r/sbin" "$r/lab" "$r/newroot"
+install -m 755 tests/lab/guest/rootfs-init "$r/sbin/init"
+head -c 1048576 /dev/urandom > "$r/lab/host.bin"
+(cd "$r/lab" && sha256sum host.bin > host.sha256)
+dd="$LAB_OUT/disks"
+rm -rf "$dd"
+mkdir -p "$dd"
+truncate -s "${LAB_ROOTFS_MIB}M" "$dd/blk-sync.ext4"
+mke2fs -q -F -t ext4 -L labroot -d "$r" "$dd/blk-sync.ext4"
+cp --sparse=always "$dd/blk-sync.ext4" "$dd/blk-async.ext4"
+cp --sparse=always "$dd/blk-sync.ext4" "$dd/blk-ro.ext4"
+# The outer file system: room for the images and what the guests write.
+rm -f "$LAB_OUT/l1-disk.img"
+truncate -s "$((LAB_ROOTFS_MIB * 4 + 32))M" "$LAB_OUT/l1-disk.img"
+mke2fs -q -F -t ext4 -L labdisk -d "$dd" "$LAB_OUT/l1-disk.img"
+
 # --- L1 -------------------------------------------------------------------------
 l="$LAB_OUT/l1-root"
 new_root "$l"
 install -m 755 tests/lab/l1/init "$l/init"
-install_modules "$l" kvm_amd
+# KVM; virtio-mmio (found through QEMU microvm's ACPI) and virtio-blk for
+# L1's disk with the block-device images.
+install_modules "$l" kvm_amd virtio_mmio virtio_blk
 install_bin "$l" "$LAB_EMBER"
 install_bin "$l" "$(command -v curl)"
 mkdir -p "$l/lab"

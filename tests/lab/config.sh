@@ -14,6 +14,10 @@ LAB_KPKG="linux-image-$LAB_KVER"
 LAB_OUT=${LAB_OUT:-build/lab}
 LAB_CACHE=${LAB_CACHE:-$LAB_OUT/cache}
 
+# The ext4 root image of the block-device scenarios (8, 9), MiB: busybox,
+# 1 MiB the host wrote, 1 MiB the guest writes, ext4's journal.
+LAB_ROOTFS_MIB=${LAB_ROOTFS_MIB:-24}
+
 # The ember binary that goes into L1.
 LAB_EMBER=${LAB_EMBER:-build/ember}
 

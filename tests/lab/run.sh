@@ -13,7 +13,9 @@
 # this script prints them as "ok - ..." / "not ok - ...", ends with
 # "lab: N passed, N failed" (", N skipped" when known failures marked TODO in
 # config.sh occurred) and exits 1 on any failure (or when L1 did not get to
-# its end). The whole L1 console is kept in $LAB_OUT/console.log.
+# its end). The whole L1 console is kept in $LAB_OUT/console.log. After L1,
+# tests/lab/check-disks.sh reads the block-device scenarios' images back out
+# of L1's disk and checks them (its lines are counted in the same summary).
 set -eu
 cd "$(dirname "$0")/../.."
 . tests/lab/config.sh
@@ -25,7 +27,7 @@ while [ $# -gt 0 ]; do
 	--bench) mode=bench runs=${2:?--bench N}; shift ;;
 	--verbose) verbose=1 ;;
 	--ember-level) ember_level=${2:?--ember-level LEVEL}; shift ;;
-	-h | --help) sed -n '2,16s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,18s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) break ;;
 	esac
 	shift
@@ -59,6 +61,14 @@ khz=$(awk -F: '/^cpu MHz/ { printf "%d", $2 * 1000; exit }' /proc/cpuinfo)
 [ -n "$verbose" ] && append="$append lab_verbose=1"
 [ -n "$ember_level" ] && append="$append lab_ember_level=$ember_level"
 
+# Test mode: L1 gets a virtio-blk drive, an ext4 file system with the
+# block-device scenarios' root images (build.sh), and mounts it (lab_disk=1).
+disk=''
+if [ "$mode" = test ]; then
+	append="$append lab_disk=1"
+	disk="-drive file=$LAB_OUT/l1-disk.img,format=raw,if=none,id=disk -device virtio-blk-device,drive=disk"
+fi
+
 # start_l1: QEMU with L1 in the background, its raw console in $raw. Sets
 # qpid (the `timeout` wrapping QEMU). -no-reboot: any reset of L1 ends QEMU
 # instead of looping; L1 powers off through microvm's ACPI (GED) when done.
@@ -68,7 +78,7 @@ start_l1() {
 	timeout -s KILL "$LAB_L1_TIMEOUT" qemu-system-x86_64 \
 		-accel tcg -cpu "$LAB_L1_CPU" -M microvm -smp "$LAB_L1_SMP" -m "$LAB_L1_MEM_MIB" \
 		-nodefaults -no-user-config -nographic -serial stdio -no-reboot \
-		-kernel "$LAB_OUT/vmlinuz" -initrd "$LAB_OUT/l1.cpio" -append "$append" \
+		-kernel "$LAB_OUT/vmlinuz" -initrd "$LAB_OUT/l1.cpio" -append "$append" $disk \
 		< /dev/null > "$raw" 2> "$LAB_OUT/qemu-l1.err" &
 	qpid=$!
 }
@@ -104,11 +114,16 @@ wait "$qpid"
 t_end=$(date +%s.%N)
 set -e
 
-pass=$(grep -c '^LAB-RESULT ok' "$log" || true)
+# The host's checks of what the guests wrote to their disks (scenarios 8, 9).
+hc="$LAB_OUT/host-checks.log"
+: > "$hc"
+[ "$mode" = test ] && tests/lab/check-disks.sh "$log" | tee "$hc"
+
+pass=$(( $(grep -c '^LAB-RESULT ok' "$log" || true) + $(grep -c '^ok' "$hc" || true) ))
 # "not ok ... # TODO reason": a known gap (config.sh's LAB_TODO_*), TAP's
 # TODO: shown, counted as skipped, not as failed.
 todo=$(grep -c '^LAB-RESULT not ok .* # TODO ' "$log" || true)
-fail=$(( $(grep -c '^LAB-RESULT not ok' "$log" || true) - todo ))
+fail=$(( $(grep -c '^LAB-RESULT not ok' "$log" || true) - todo + $(grep -c '^not ok' "$hc" || true) ))
 if ! grep -q '^LAB-L1: done' "$log"; then
 	echo "not ok - L1 did not finish (crash, hang or timeout after ${LAB_L1_TIMEOUT}s): see $log"
 	tail -n 20 "$log" | sed 's/^/# /'

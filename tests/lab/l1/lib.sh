@@ -93,6 +93,14 @@ boot_source_json() {
 }
 machine_json() { printf '{"vcpu_count": %d, "mem_size_mib": %d}' "$VM_VCPUS" "$VM_MEM"; }
 
+# vm_drive ID PATH ROOT RO [ENGINE [CACHE]]: PUT /drives/ID, Firecracker's
+# BlockDeviceConfig (ROOT, RO: true|false; ENGINE: Sync (default) | Async;
+# CACHE: Unsafe (default) | Writeback).
+vm_drive() {
+	api_expect 204 PUT "/drives/$1" "$(printf '{"drive_id": "%s", "path_on_host": "%s", "is_root_device": %s, "is_read_only": %s, "io_engine": "%s", "cache_type": "%s"}' \
+		"$1" "$2" "$3" "$4" "${5:-Sync}" "${6:-Unsafe}")"
+}
+
 # vm_boot: InstanceStart. Sets VM_T0 to the moment the boot was asked for.
 vm_boot() {
 	VM_T0=$(now_ms)
@@ -172,6 +180,60 @@ boot_time_note() {
 has_acpi_table() {
 	tr -d '\r' < "$D/console" | grep '^LABG: acpi tables:' | grep -qw "$1"
 }
+
+# guest_line PREFIX: the first guest console line starting with "LABG: PREFIX"
+# (\r dropped), without "LABG: ".
+guest_line() { tr -d '\r' < "$D/console" | grep -m 1 "^LABG: $1" | sed 's/^LABG: //'; }
+# last_guest_line: the guest's last LABG line, for failure messages.
+last_guest_line() { tr -d '\r' < "$D/console" | grep '^LABG: ' | tail -n 1 | sed 's/^LABG: //'; }
+
+# rootfs_checks NAME IMAGE ro|rw: after the boot of a guest with lab_scn=
+# rootfs-ro|rw and IMAGE as its root drive: waits for the guest's last line
+# ("LABG: reboot"), then checks each step up to the image's /sbin/init
+# (guest/init, guest/rootfs-init): ember's root= and ro/rw on the command
+# line, the virtio-blk device found through ACPI with the image's size and
+# read-only flag, the ext4 root mount, the host's file read back intact.
+# Returns 1 at the first step that failed (the later ones depend on it).
+rootfs_checks() {
+	_n=$1 _img=$2 _fl=$3
+	if ! wait_console '^LABG: reboot' "$LAB_L2_TIMEOUT"; then
+		notok "$_n: the guest did not finish (last line: $(last_guest_line))"
+		return 1
+	fi
+	_l=$(guest_line cmdline)
+	if [ "$_l" = "cmdline root=/dev/vda $_fl" ]; then
+		ok "$_n: root=/dev/vda $_fl on the guest's command line"
+	else
+		notok "$_n: guest: '${_l:-no cmdline line}', want 'cmdline root=/dev/vda $_fl' (ember's root drive)"
+		return 1
+	fi
+	_l=$(guest_line 'blk /dev/vda')
+	_v=$(guest_line 'virtio devices')
+	_want="sectors=$(($(stat -c %s "$_img") / 512)) ro=$([ "$_fl" = ro ] && echo 1 || echo 0)"
+	case "$_l" in
+	*" $_want") ok "$_n: the guest's virtio_mmio found the drive through ACPI: $_l, = the image ($_v)" ;;
+	'') notok "$_n: no /dev/vda in the guest: $(guest_line 'blk ') ($_v)"; return 1 ;;
+	*) notok "$_n: guest: $_l, want $_want ($_v)"; return 1 ;;
+	esac
+	_l=$(guest_line 'rootfs init')
+	case "$_l" in
+	*" root: /dev/vda ext4 $_fl,"*) ok "$_n: mounted as the ext4 root, $_fl; switch_root into the image's /sbin/init (${_l#*root: })" ;;
+	'') notok "$_n: the image's /sbin/init did not run: $(guest_line 'mount') $(guest_line 'mounted')"; return 1 ;;
+	*) notok "$_n: root mounted wrong: ${_l#*root: }, want /dev/vda ext4 $_fl"; return 1 ;;
+	esac
+	_l=$(guest_line 'read /lab/host.bin')
+	case "$_l" in
+	*"bytes=1048576 sha256 ok") ok "$_n: the guest read the host's 1 MiB file back intact" ;;
+	*) notok "$_n: guest: ${_l:-no read result}"; return 1 ;;
+	esac
+}
+
+# host_check IMAGE CHECK...: a check the host makes on IMAGE (a file in L1's
+# /disk) once L1 is off (tests/lab/check-disks.sh reads these lines):
+#   file PATH SHA256  PATH in the ext4 IMAGE has this sha256 (after a
+#                     journal replay, and e2fsck finds the file system clean)
+#   unchanged         IMAGE is byte for byte what build.sh made
+host_check() { echo "LAB-HOSTCHECK $*"; }
 
 # todo REASON MESSAGE: a check that fails for a known reason tracked
 # elsewhere (config.sh's LAB_TODO_*): "not ok - MESSAGE # TODO REASON", which

@@ -1,0 +1,142 @@
+/* The device manager: virtio-mmio windows and GSIs handed out in
+ * Firecracker's order (balloon, block with the root drive first, net,
+ * vsock, entropy), each device's transport on the MMIO bus, one ioeventfd
+ * per queue on the event loop, and what the kernel needs to find them: a
+ * `virtio_mmio.device=` command-line entry and an ACPI DSDT device. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "ember/layout.h"
+#include "ember/log.h"
+#include "ember/metrics.h"
+#include "ember/resources.h"
+#include "ember/virtio.h"
+#include "ember/virtio_blk.h"
+#include "ember/vmm.h"
+
+#define QUEUE_NOTIFY_OFF 0x50 /* virtio-mmio QueueNotify: what the ioeventfds match */
+
+/* Window, bus registration and queue doorbells of one transport. */
+static int plug(struct vmm *v, struct virtio_dev *d)
+{
+	int rc = bus_register(&v->vm.mmio, d->base, VIRTIO_MMIO_SIZE, virtio_mmio_io, d);
+
+	for (unsigned q = 0; !rc && q < d->ops->nr_queues; q++) {
+		int fd = vm_ioeventfd(&v->vm, d->base + QUEUE_NOTIFY_OFF, q);
+
+		if (fd < 0)
+			return fd;
+		d->kick[q].fd = fd; /* virtio_dev_init set .fn = virtio_kick_handler */
+		rc = evloop_add(&v->loop, &d->kick[q], EPOLLIN);
+	}
+	if (!rc)
+		v->dev.virtio[v->dev.nr_virtio++] = d;
+	return rc;
+}
+
+/* The next window and GSI; -ENOSPC past GSI 23. */
+static int next_slot(struct vmm *v, uint64_t *base, unsigned *irq, int *irq_fd)
+{
+	unsigned i = v->dev.nr_virtio;
+
+	if (LAYOUT_IRQ_VIRTIO_FIRST + i > LAYOUT_IRQ_LAST)
+		return -ENOSPC;
+	*base = LAYOUT_VIRTIO_MMIO_START + i * LAYOUT_VIRTIO_MMIO_SIZE;
+	*irq = LAYOUT_IRQ_VIRTIO_FIRST + i;
+	*irq_fd = vm_irqfd(&v->vm, *irq);
+	return *irq_fd < 0 ? *irq_fd : 0;
+}
+
+static int add_drives(struct vmm *v, const struct vm_resources *res)
+{
+	for (size_t i = 0; i < res->n_drives; i++) {
+		uint64_t base;
+		unsigned irq;
+		int irq_fd, rc = next_slot(v, &base, &irq, &irq_fd);
+
+		if (!rc)
+			rc = blk_create(&v->dev.blk[i], &res->drives[i], &v->vm.gm, &v->loop, base,
+					irq, irq_fd);
+		if (rc) {
+			log_err("drive '%s': %s", res->drives[i].id, strerror(-rc));
+			return rc;
+		}
+		v->dev.nr_blk = i + 1;
+		rc = plug(v, blk_virtio(v->dev.blk[i]));
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int vmm_attach_devices(struct vmm *v, const struct vm_resources *res)
+{
+	return add_drives(v, res);
+}
+
+void vmm_detach_devices(struct vmm *v)
+{
+	for (unsigned i = 0; i < v->dev.nr_virtio; i++) {
+		struct virtio_dev *d = v->dev.virtio[i];
+
+		for (unsigned q = 0; q < d->ops->nr_queues; q++)
+			if (d->kick[q].fd >= 0)
+				evloop_del(&v->loop, &d->kick[q]);
+	}
+	v->dev.nr_virtio = 0;
+	for (unsigned i = 0; i < v->dev.nr_blk; i++)
+		blk_destroy(v->dev.blk[i]);
+	v->dev.nr_blk = 0;
+}
+
+/* " root=... virtio_mmio.device=4K@0x...:N" for the kernel command line. */
+int vmm_devices_cmdline(const struct vmm *v, const struct vm_resources *res, char *buf,
+			size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < res->n_drives && i < 1; i++) {
+		const struct res_drive *d = &res->drives[i];
+
+		if (!d->root)
+			break;
+		if (d->partuuid)
+			n += (size_t)snprintf(buf + n, len - n, " root=PARTUUID=%s", d->partuuid);
+		else
+			n += (size_t)snprintf(buf + n, len - n, " root=/dev/vda");
+		if (n < len)
+			n += (size_t)snprintf(buf + n, len - n, " %s", d->read_only ? "ro" : "rw");
+	}
+	for (unsigned i = 0; i < v->dev.nr_virtio && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, " virtio_mmio.device=4K@0x%" PRIx64 ":%u",
+				      v->dev.virtio[i]->base, v->dev.virtio[i]->irq);
+	return n < len ? 0 : -E2BIG;
+}
+
+/* The DSDT's view of the same windows. */
+int vmm_devices_acpi(const struct vmm *v, struct boot_mmio_dev *out, int max)
+{
+	int n = 0;
+
+	for (unsigned i = 0; i < v->dev.nr_virtio && n < max; i++, n++)
+		out[n] = (struct boot_mmio_dev){ .base = v->dev.virtio[i]->base,
+						 .size = VIRTIO_MMIO_SIZE,
+						 .irq = v->dev.virtio[i]->irq };
+	return n;
+}
+
+void vmm_devices_metrics(struct vmm *v, struct metrics *m)
+{
+	for (unsigned i = 0; i < v->dev.nr_blk; i++)
+		blk_add_metrics(v->dev.blk[i], m);
+}
+
+struct blk_dev *vmm_find_blk(struct vmm *v, size_t drive_index)
+{
+	return drive_index < v->dev.nr_blk ? v->dev.blk[drive_index] : NULL;
+}
