@@ -153,6 +153,12 @@ void metrics_set_id(const char *id);
 typedef void (*metrics_collect_fn)(struct metrics *m, void *ctx);
 void metrics_set_source(metrics_collect_fn collect, void *ctx);
 
+/* Extra per-device groups (Firecracker's block_<id>, net_<id>): called at
+ * each flush, after the fixed groups, to add objects to the line; it
+ * reports deltas since its previous call. One hook; NULL removes it. */
+typedef void (*metrics_extra_fn)(json_t *line, void *ctx);
+void metrics_set_extra(metrics_extra_fn fn, void *ctx);
+
 /* Count one API request: method 0 GET, 1 PUT, 2 PATCH; resource is a
  * Firecracker metrics name ("machine_cfg", "drive", ...) or a route name
  * ("machine_config", "drives", "network_interfaces", "version", "root",

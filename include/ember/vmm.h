@@ -15,6 +15,7 @@
 #include "ember/boot_timer.h"
 #include "ember/cpu_config.h"
 #include "ember/evloop.h"
+#include "ember/virtio_blk.h"
 #include "ember/vm.h"
 
 struct serial;
@@ -47,6 +48,7 @@ struct vmm_devs {
 	unsigned nr_virtio;
 	struct blk_dev *blk[VMM_MAX_VIRTIO];	   /* same order as res->drives */
 	unsigned nr_blk;
+	struct blk_stats blk_last[VMM_MAX_VIRTIO]; /* at the last metrics flush */
 };
 
 #define VMM_VERSION "0.1.0"
@@ -108,6 +110,8 @@ int vmm_devices_cmdline(const struct vmm *v, const struct vm_resources *res, cha
 /* The DSDT's description of the windows; returns the count. */
 int vmm_devices_acpi(const struct vmm *v, struct boot_mmio_dev *out, int max);
 void vmm_devices_metrics(struct vmm *v, struct metrics *m);
+/* metrics_extra_fn adding "block_<id>" groups (ctx = the vmm). */
+void vmm_devices_metrics_groups(json_t *line, void *ctx);
 struct blk_dev *vmm_find_blk(struct vmm *v, size_t drive_index);
 
 /* Console (src/vmm/console.c): serial output handle and stdin forwarding. */

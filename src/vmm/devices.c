@@ -91,6 +91,7 @@ void vmm_detach_devices(struct vmm *v)
 	for (unsigned i = 0; i < v->dev.nr_blk; i++)
 		blk_destroy(v->dev.blk[i]);
 	v->dev.nr_blk = 0;
+	memset(v->dev.blk_last, 0, sizeof(v->dev.blk_last));
 }
 
 /* " root=... virtio_mmio.device=4K@0x...:N" for the kernel command line. */
@@ -128,6 +129,42 @@ int vmm_devices_acpi(const struct vmm *v, struct boot_mmio_dev *out, int max)
 						 .size = VIRTIO_MMIO_SIZE,
 						 .irq = v->dev.virtio[i]->irq };
 	return n;
+}
+
+#define DELTA(f) (json_int_t)(st.f - last->f)
+
+/* Firecracker's per-drive "block_<drive_id>" group, as deltas. */
+static json_t *blk_group(struct blk_dev *b, struct blk_stats *last)
+{
+	struct blk_stats st;
+	json_t *g;
+
+	blk_get_stats(b, &st);
+	g = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		      "read_bytes", DELTA(read_bytes), "write_bytes", DELTA(write_bytes),
+		      "read_count", DELTA(read_count), "write_count", DELTA(write_count),
+		      "flush_count", DELTA(flush_count),
+		      "invalid_reqs_count", DELTA(invalid_reqs_count),
+		      "execute_fails", DELTA(execute_fails),
+		      "queue_event_count", DELTA(queue_event_count),
+		      "rate_limiter_event_count", DELTA(rate_limiter_event_count),
+		      "rate_limiter_throttled_events", DELTA(rate_limiter_throttled_events),
+		      "io_engine_throttled_events", DELTA(io_engine_throttled_events),
+		      "update_count", DELTA(update_count), "update_fails", DELTA(update_fails),
+		      "event_fails", DELTA(event_fails));
+	*last = st;
+	return g;
+}
+
+void vmm_devices_metrics_groups(json_t *line, void *ctx)
+{
+	struct vmm *v = ctx;
+	char key[96];
+
+	for (unsigned i = 0; i < v->dev.nr_blk && i < v->res->n_drives; i++) {
+		snprintf(key, sizeof(key), "block_%s", v->res->drives[i].id);
+		json_object_set_new(line, key, blk_group(v->dev.blk[i], &v->dev.blk_last[i]));
+	}
 }
 
 void vmm_devices_metrics(struct vmm *v, struct metrics *m)

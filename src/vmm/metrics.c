@@ -36,6 +36,14 @@ static const struct row rows[] = { METRICS_GROUPS(ROW_GROUP) };
 static struct metrics last_totals;
 static metrics_collect_fn collector;
 static void *collector_ctx;
+static metrics_extra_fn extra;
+static void *extra_ctx;
+
+void metrics_set_extra(metrics_extra_fn fn, void *ctx)
+{
+	extra = fn;
+	extra_ctx = ctx;
+}
 
 static uint64_t *cell(struct metrics *m, const struct row *r)
 {
@@ -113,6 +121,8 @@ static json_t *build_line(void)
 		goto err;
 	if (add_groups(root))
 		goto err;
+	if (extra)
+		extra(root, extra_ctx);
 	return root;
 err:
 	json_decref(root);

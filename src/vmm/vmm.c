@@ -160,6 +160,7 @@ static int add_metrics_timer(struct vmm *v)
 	}
 	v->metrics_h = (struct evloop_handler){ .fd = fd, .fn = on_metrics_timer, .ctx = v };
 	metrics_set_source(collect, v);
+	metrics_set_extra(vmm_devices_metrics_groups, v);
 	return evloop_add(&v->loop, &v->metrics_h, EPOLLIN);
 }
 
@@ -203,6 +204,7 @@ void vmm_destroy(struct vmm *v)
 	if (metrics_configured())
 		metrics_flush(); /* the last counters, as the process ends */
 	metrics_set_source(NULL, NULL);
+	metrics_set_extra(NULL, NULL);
 	vmm_teardown_vm(v);
 	cpu_config_free(&v->cpu_cfg);
 	console_close(v);
