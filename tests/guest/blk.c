@@ -23,8 +23,10 @@
  *                   virtio_mmio.device=...:<irq>, sti;hlt) instead of polling
  *   eventidx=0      do not accept VIRTIO_RING_F_EVENT_IDX
  *   dev=N           use the N-th block device (default 0)
- *   mode=bench      see bench() below
- * Output: "blk: ..." lines, SUCCESS. */
+ *   mode=bench      see bench() below (bench/blk.sh)
+ *   mode=costs      what guest operations cost on this host (costs())
+ * Output: "cmdline: ...", "virtio: <base> size .. irq .. version .. id ..
+ * vendor ..", "blk: ..." lines, SUCCESS. */
 #include "lib/virtio.h"
 
 #define SECTOR VIRTIO_BLK_SECTOR
@@ -295,13 +297,13 @@ static void costs(struct vdev *d)
 	for (int i = 0; i < N; i++)
 		((volatile uint8_t *)m)[i] = (uint8_t)i;
 	t[8] = rdtsc();
+	uint64_t k = tsc_khz() ? tsc_khz() : 1;
+#define NS(i, n) ((unsigned long)((t[(i) + 1] - t[i]) * 1000000 / k / (n)))
 	gprintf("costs: tsc %lu kHz; ns per: loop iteration %lu, rdtsc %lu, pause %lu, LAPIC read %lu, "
 		"port read %lu, virtio MMIO read %lu, rep stosq qword %lu, byte store iteration %lu\n",
-		(unsigned long)tsc_khz(), (unsigned long)(tsc_us(t[1] - t[0]) * 1000 / N),
-		(unsigned long)(tsc_us(t[2] - t[1]) * 1000 / N), (unsigned long)(tsc_us(t[3] - t[2]) * 1000 / N),
-		(unsigned long)(tsc_us(t[4] - t[3]) * 1000 / N), (unsigned long)(tsc_us(t[5] - t[4]) * 1000 / N),
-		(unsigned long)(d ? tsc_us(t[6] - t[5]) * 1000 / N : 0),
-		(unsigned long)(tsc_us(t[7] - t[6]) * 1000 / 8192), (unsigned long)(tsc_us(t[8] - t[7]) * 1000 / N));
+		(unsigned long)tsc_khz(), NS(0, N), NS(1, N), NS(2, N), NS(3, N), NS(4, N), d ? NS(5, N) : 0UL,
+		NS(6, 8192), NS(7, N));
+#undef NS
 	uint64_t cr0, cr4;
 	__asm__ volatile("mov %%cr0, %0; mov %%cr4, %1" : "=r"(cr0), "=r"(cr4));
 	gprintf("costs: cr0 0x%lx cr4 0x%lx mtrr_def 0x%lx pat 0x%lx\n", (unsigned long)cr0, (unsigned long)cr4,
@@ -318,6 +320,7 @@ void guest_main(const struct boot_info *bi)
 	cmdline_get(cl, "mode", mode, sizeof(mode));
 	cmdline_get(cl, "blk", rw, sizeof(rw));
 	cmdline_get(cl, "flush", want_flush, sizeof(want_flush));
+	gprintf("cmdline: %s\n", cl);
 	vdma_init(bi);
 	tsc_khz();
 

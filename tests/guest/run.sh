@@ -244,6 +244,243 @@ if start $name; then
 	check "$name: no SUCCESS" no_line SUCCESS
 fi
 
+# ---- virtio-blk: blk and hostile --------------------------------------------
+# Disks come from tests/guest/blkdisk.py (fill pattern; the host checks the
+# guest's writes afterwards). ember: the config file's "drives" (Firecracker's
+# layout: a 4 KiB window per device from 0xc0001000, GSI 5 up, the root drive
+# first, virtio_mmio.device=4K@... and root=/dev/vda on the command line).
+# QEMU: virtio-blk-device on microvm's modern transports (force-legacy off):
+# the k-th drive sits at 0xfeb00000 + (23 - k) * 0x200 on GSI 47 - k (its
+# second IOAPIC); QEMU adds virtio_mmio.device= only for Linux boots, so the
+# runner passes them.
+BLKDISK="python3 $ROOT/tests/guest/blkdisk.py"
+BLK_READY=1
+if [ $DRY -eq 0 ]; then
+	for g in blk hostile; do
+		[ -f "$GUEST_DIR/$g.elf" ] || BLK_READY=0
+	done
+	[ $BLK_READY -eq 1 ] || not_ok "missing $GUEST_DIR/blk.elf or hostile.elf (make guests): virtio tests not run"
+	mkdir -p "$OUT/disks"
+fi
+
+abspath() { case $1 in /*) printf '%s' "$1" ;; *) printf '%s' "$ROOT/$1" ;; esac; }
+# mkdisk NAME MIB: a fresh pattern-filled disk; prints its path
+mkdisk() {
+	local f
+	f=$(abspath "$OUT/disks/$1.img")
+	$BLKDISK make "$f" "$2" && printf '%s' "$f"
+}
+disk_ok() { $BLKDISK check "$@" >>"$DIR/disk-check" 2>&1; } # FILE WS WC
+blk_start() { [ $BLK_READY -eq 1 ] && start "$1"; }
+serial_has() { serial | grep -qE -- "$1"; }
+
+# boot_blk NAME GUEST MEM ARGS DRIVE...   (DRIVE = id:file:root:ro:cache:engine,
+# root/ro true|false, cache Unsafe|Writeback, engine Sync|Async). Sets DIR, RC, MS.
+# With BLK_API=1 ember serves its API on $DIR/api.sock and BLK_API_HOOK runs
+# while it does (the boot stays in the background until the hook returns).
+boot_blk() {
+	local name=$1 guest=$2 mem=$3 args=$4
+	shift 4
+	DIR=$OUT/$name
+	rm -rf "$DIR"
+	mkdir -p "$DIR"
+	local kernel=$ROOT/$GUEST_DIR/$guest.elf drives="" qextra="" k=0 spec
+	local id file root ro cache engine
+	local -a qargs=()
+	for spec in "$@"; do
+		IFS=: read -r id file root ro cache engine <<<"$spec"
+		drives+="${drives:+,
+    }{\"drive_id\": $(json_str "$id"), \"path_on_host\": $(json_str "$file"), \"is_root_device\": $root, \"is_read_only\": $ro, \"cache_type\": \"$cache\", \"io_engine\": \"$engine\"}"
+		local qc=writeback qa=threads qro=off
+		[ "$cache" = Unsafe ] && qc=unsafe
+		[ "$engine" = Async ] && qa=io_uring
+		[ "$ro" = true ] && qro=on
+		qargs+=(-drive "id=$id,file=$file,format=raw,if=none,cache=$qc,aio=$qa,readonly=$qro"
+			-device "virtio-blk-device,drive=$id,serial=$id")
+		qextra+=" virtio_mmio.device=512@0x$(printf %x $((0xfeb00000 + (23 - k) * 0x200))):$((47 - k))"
+		k=$((k + 1))
+	done
+	printf '{\n  "boot-source": {\n    "kernel_image_path": %s,\n    "boot_args": %s\n  },\n  "machine-config": {"vcpu_count": 1, "mem_size_mib": %d},\n  "drives": [\n    %s\n  ]\n}\n' \
+		"$(json_str "$kernel")" "$(json_str "$args")" "$mem" "$drives" >"$DIR/cfg.json"
+	local t0 t1
+	t0=$(date +%s%N)
+	if [ $MODE = qemu ]; then
+		timeout "$TIMEOUT" "$QEMU" -enable-kvm -cpu host,-arch-capabilities -M microvm \
+			-m "$mem" -nodefaults -no-user-config -nographic -serial stdio \
+			-device isa-debug-exit,iobase=0xf4,iosize=4 -no-reboot \
+			-global virtio-mmio.force-legacy=false "${qargs[@]}" \
+			-kernel "$kernel" -append "$args$qextra" >"$DIR/stdout" 2>"$DIR/stderr" </dev/null
+		RC=$?
+		[ $RC -eq 1 ] && RC=0
+	elif [ "${BLK_API:-0}" = 1 ]; then
+		timeout "$TIMEOUT" "$EMBER" --api-sock "$(abspath "$DIR/api.sock")" --config-file "$DIR/cfg.json" \
+			>"$DIR/stdout" 2>"$DIR/stderr" </dev/null &
+		local pid=$!
+		$BLK_API_HOOK
+		wait $pid
+		RC=$?
+	else
+		timeout "$TIMEOUT" "$EMBER" --no-api --config-file "$DIR/cfg.json" \
+			>"$DIR/stdout" 2>"$DIR/stderr" </dev/null
+		RC=$?
+	fi
+	t1=$(date +%s%N)
+	MS=$(((t1 - t0) / 1000000))
+	echo "$RC" >"$DIR/rc"
+	echo "$MS" >"$DIR/ms"
+}
+
+# blk round trip: read-check, write sectors 37..47, FLUSH, GET_ID, read back,
+# beyond-capacity IOERR, unknown type UNSUPP; the host checks the file after.
+blk_rw_case() { # label engine cache [guest args]
+	local label=$1 engine=$2 cache=$3 extra=${4:-} name=blk-$1
+	blk_start "$name" || return 0
+	local img id args flush=""
+	img=$(mkdisk "$name" 8)
+	id=rootfs
+	if [ $MODE = ember ]; then
+		id=$($BLKDISK id "$img") # Firecracker's serial: st_dev st_rdev st_ino
+		flush=no
+		[ "$cache" = Writeback ] && flush=yes
+	fi
+	args="id=$id cap=16384${flush:+ flush=$flush}${extra:+ $extra}"
+	boot_blk "$name" blk 128 "$args" "rootfs:$img:true:false:$cache:$engine"
+	check "$name: exit status 0 (got $RC)" equals "$RC" 0
+	check "$name: SUCCESS" has_line SUCCESS
+	check "$name: pattern read, written, read back" has_line "blk: read back: ok"
+	check "$name: beyond capacity: IOERR" has_line "blk: beyond capacity: IOERR"
+	check "$name: GET_ID '$id'" has_line "blk: id '$id'"
+	check "$name: host sees the write at sectors 37..47 and nothing else" disk_ok "$img" 37 11
+	if [ $MODE = ember ]; then
+		check "$name: FLUSH offered iff Writeback ($flush)" \
+			has_line "$([ $flush = yes ] && echo "blk: flush: OK" || echo "blk: flush: not offered")"
+		check "$name: device at 0xc0001000 GSI 5" \
+			has_line "virtio: 0xc0001000 size 0x1000 irq 5 version 2 id 2 vendor 0x0"
+		check "$name: cmdline has virtio_mmio.device=4K@0xc0001000:5 and root=/dev/vda rw" \
+			serial_has '^cmdline: .*root=/dev/vda rw.*virtio_mmio\.device=4K@0xc0001000:5|^cmdline: .*virtio_mmio\.device=4K@0xc0001000:5.*root=/dev/vda rw'
+	fi
+	case $extra in *irq=1*)
+		check "$name: used-buffer interrupts through the IOAPIC" serial_has '^blk: irq: [1-9][0-9]* interrupts, InterruptStatus bits 0x1' ;;
+	esac
+}
+blk_rw_case sync-writeback Sync Writeback
+blk_rw_case async-writeback-irq Async Writeback "irq=1"
+blk_rw_case sync-unsafe-noeventidx Sync Unsafe "eventidx=0"
+blk_rw_case async-unsafe-irq Async Unsafe "irq=1 eventidx=0"
+
+# read-only drive: RO offered, a write ends in IOERR, the file is untouched
+name=blk-ro
+if blk_start $name; then
+	img=$(mkdisk $name 8)
+	boot_blk $name blk 128 "blk=ro cap=16384" "rootfs:$img:true:true:Writeback:Sync"
+	check "$name: exit status 0 (got $RC)" equals "$RC" 0
+	check "$name: SUCCESS" has_line SUCCESS
+	check "$name: VIRTIO_BLK_F_RO offered" serial_has '^blk: capacity .* ro 1,'
+	check "$name: write -> IOERR" has_line "blk: write to read-only drive: IOERR"
+	check "$name: read back unchanged" has_line "blk: read back: unchanged"
+	check "$name: file unchanged" disk_ok "$img" 0 0
+	[ $MODE = ember ] && check "$name: cmdline has root=/dev/vda ro" serial_has '^cmdline: .*root=/dev/vda ro( |$)'
+fi
+
+# two drives, the root one listed second: ember puts the root drive first
+name=blk-rootfirst
+if [ $MODE = ember ] && blk_start $name; then
+	img=$(mkdisk $name 8)
+	img2=$(mkdisk $name-data 1)
+	boot_blk $name blk 128 "dev=0 cap=16384 id=$($BLKDISK id "$img")" \
+		"data:$img2:false:false:Unsafe:Async" "rootfs:$img:true:false:Writeback:Sync"
+	check "$name: exit status 0 (got $RC)" equals "$RC" 0
+	check "$name: SUCCESS" has_line SUCCESS
+	check "$name: root drive at 0xc0001000 GSI 5" has_line "virtio: 0xc0001000 size 0x1000 irq 5 version 2 id 2 vendor 0x0"
+	check "$name: data drive at 0xc0002000 GSI 6" has_line "virtio: 0xc0002000 size 0x1000 irq 6 version 2 id 2 vendor 0x0"
+	check "$name: root drive written" disk_ok "$img" 37 11
+	check "$name: data drive untouched" disk_ok "$img2" 0 0
+fi
+
+# hostile: one case per boot, two drives (the second one a bystander that
+# must keep working). ember's outcome and its log line for each:
+hostile_case() { # case outcome log-regex
+	local kase=$1 want=$2 logre=$3 name=hostile-$1
+	[ $MODE = ember ] || return 0
+	blk_start "$name" || return 0
+	local img img2
+	img=$(mkdisk "$name" 8)
+	img2=$(mkdisk "$name-data" 1)
+	boot_blk "$name" hostile 128 "mode=$kase" \
+		"rootfs:$img:true:false:Writeback:Sync" "data:$img2:false:false:Unsafe:Async"
+	check "$name: exit status 0 (got $RC)" equals "$RC" 0
+	check "$name: SUCCESS" has_line SUCCESS
+	check "$name: outcome $want" serial_has "^hostile: $kase: $want "
+	check "$name: other device unaffected" has_line "hostile: $kase: other device ok"
+	check "$name: reset, re-init, good read" has_line "hostile: $kase: recovered"
+	check "$name: log: $logre" log_has "$logre"
+	check "$name: disks untouched" bash -c "$BLKDISK check '$img' 0 0 && $BLKDISK check '$img2' 0 0"
+}
+hostile_case loop needs-reset 'block: device broken, needs reset: .*descriptor chain'
+hostile_case oob needs-reset 'buffer 0x9000000\+512 outside RAM'
+hostile_case idx needs-reset 'avail\.idx .* ahead'
+hostile_case indirect needs-reset 'INDIRECT not negotiated'
+hostile_case ring refused 'block: device broken, needs reset: queue 0'
+hostile_case qsel served 'queue register .* ignored \(queue 4294967295 absent'
+hostile_case nofeat refused 'FEATURES_OK refused'
+hostile_case shorthdr ioerr 'malformed request'
+
+# every case in one boot; under ember each outcome is pinned, under QEMU
+# (expect=any) only the recovery after each counts
+name=hostile-all
+if blk_start $name; then
+	img=$(mkdisk $name 8)
+	img2=$(mkdisk $name-data 1)
+	args="mode=all"
+	[ $MODE = qemu ] && args="mode=all expect=any"
+	boot_blk $name hostile 128 "$args" \
+		"rootfs:$img:true:false:Writeback:Sync" "data:$img2:false:false:Unsafe:Async"
+	check "$name: exit status 0 (got $RC)" equals "$RC" 0
+	check "$name: SUCCESS" has_line SUCCESS
+	check "$name: 28 cases" has_line "hostile: 28 cases"
+	check "$name: 28 recoveries" equals "$(serial | grep -c ': recovered$')" 28
+	check "$name: bystander ok 28 times" equals "$(serial | grep -c ': other device ok$')" 28
+	check "$name: disks untouched" bash -c "$BLKDISK check '$img' 0 0 && $BLKDISK check '$img2' 0 0"
+	if [ $MODE = ember ]; then
+		for co in loop:needs-reset selfloop:needs-reset oob:needs-reset straddle:needs-reset \
+			wrap:needs-reset hdroob:needs-reset selfdma:needs-reset hugelen:needs-reset \
+			shorthdr:ioerr rostatus:needs-reset nextoob:needs-reset headoob:needs-reset \
+			idx:needs-reset indirect:needs-reset notify:served qsel:served live:served \
+			ring:refused ringavail:refused ringused:refused ringstraddle:refused ringwrap:refused \
+			align:refused qnum3:refused qnumbig:refused nofeat:refused order:refused nostatus0:served; do
+			check "$name: ${co%%:*}: ${co#*:}" serial_has "^hostile: ${co%%:*}: ${co#*:} "
+		done
+	fi
+fi
+
+# the API answers while a broken device is held (ember only)
+hostile_api_hook() {
+	local _
+	for _ in $(seq 100); do
+		grep -q 'holding' "$DIR/stdout" 2>/dev/null && break
+		sleep 0.05
+	done
+	curl -s -m 5 --unix-socket "$(abspath "$DIR/api.sock")" -o "$DIR/api-get" -w '%{http_code}' \
+		http://localhost/ >"$DIR/api-code" 2>/dev/null
+	curl -s -m 5 --unix-socket "$(abspath "$DIR/api.sock")" -o "$DIR/api-vmconfig" -w '%{http_code}' \
+		http://localhost/vm/config >"$DIR/api-code2" 2>/dev/null
+}
+name=hostile-api
+if [ $MODE = ember ] && blk_start $name && command -v curl >/dev/null; then
+	img=$(mkdisk $name 8)
+	img2=$(mkdisk $name-data 1)
+	BLK_API=1 BLK_API_HOOK=hostile_api_hook boot_blk $name hostile 128 "mode=loop hold=1000" \
+		"rootfs:$img:true:false:Writeback:Sync" "data:$img2:false:false:Unsafe:Async"
+	check "$name: exit status 0 (got $RC)" equals "$RC" 0
+	check "$name: SUCCESS" has_line SUCCESS
+	check "$name: guest held the broken device" has_line "hostile: loop: holding 1000 ms"
+	check "$name: GET / -> 200 while it did" equals "$(cat "$DIR/api-code" 2>/dev/null)" 200
+	check "$name: state Running" grep -q '"state":"Running"' "$DIR/api-get"
+	check "$name: GET /vm/config -> 200 with both drives" \
+		bash -c "[ \"\$(cat '$DIR/api-code2')\" = 200 ] && grep -q '\"drive_id\":\"data\"' '$DIR/api-vmconfig'"
+	check "$name: log: device broken" log_has 'block: device broken, needs reset'
+fi
+
 if [ $DRY -eq 1 ]; then
 	echo "guest: 0 passed, 0 failed, $PLANNED skipped"
 	exit 0

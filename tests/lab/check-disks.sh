@@ -12,7 +12,7 @@
 #   unchanged         IMAGE is byte for byte build.sh's ($LAB_OUT/disks/IMAGE)
 # Prints one "ok - ..." / "not ok - ..." line per check (run.sh counts them).
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 . tests/lab/config.sh
 log=$1
 disk="$LAB_OUT/l1-disk.img"
@@ -20,12 +20,12 @@ out="$LAB_OUT/disks-after"
 rm -rf "$out"
 mkdir -p "$out"
 
-grep -q '^LAB-HOSTCHECK ' "$log" || exit 0
-if ! grep -q '^LAB-L1: disk unmounted' "$log"; then
+grep -aq '^LAB-HOSTCHECK ' "$log" || exit 0
+if ! grep -aq '^LAB-L1: disk unmounted' "$log"; then
 	echo "not ok - host: L1 did not unmount its disk ($disk): the images read back below may be stale"
 fi
 
-grep '^LAB-HOSTCHECK ' "$log" | while read -r _ img check path sum; do
+grep -a '^LAB-HOSTCHECK ' "$log" | while read -r _ img check path sum; do
 	name=${img%.ext4}
 	got="$out/$img"
 	if ! debugfs -R "dump /$img $got" "$disk" > "$out/$img.debugfs" 2>&1 || [ ! -s "$got" ]; then

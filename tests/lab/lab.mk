@@ -1,7 +1,7 @@
 # tests/lab/lab.mk: the nested KVM lab (tests/lab/README.md). Included by the
 # top Makefile; needs $(B) and $(Q) from it. The lab boots L1 (QEMU TCG with
 # Debian's kvm-amd.ko) once and runs every scenario against ember's API there.
-#   make lab-test               all scenarios (about 2.5 min; part of make test)
+#   make lab-test               all scenarios (about 1.5 min; part of make test)
 #   make lab-test LAB_ONLY=4    only the scenarios named (numbers or names)
 #   make lab-bench [LAB_RUNS=N] bench/lab-boot.sh: ember vs QEMU microvm, N boots each
 #   make lab-demo               scenario 1 with the guest's console (make demo on PVM hosts)

@@ -34,6 +34,17 @@ while [ $# -gt 0 ]; do
 done
 only=$(echo "$@" | tr ' ' ,)
 
+# One lab run at a time per $LAB_OUT: two would rebuild the same images and
+# share console.raw and L1's disk (seen: interleaved consoles, NUL runs).
+# Another run with its own LAB_OUT (and LAB_CACHE=build/lab/cache) can go on
+# alongside.
+mkdir -p "$LAB_OUT"
+exec 9> "$LAB_OUT/.lock"
+if ! flock -n 9; then
+	echo "# lab: another lab run is using $LAB_OUT; waiting for it (LAB_OUT=elsewhere to run alongside)"
+	flock 9
+fi
+
 # No need for the host's /dev/kvm: L1 is pure TCG.
 command -v qemu-system-x86_64 >/dev/null || { echo "lab: qemu-system-x86_64 missing: run make deps" >&2; exit 1; }
 

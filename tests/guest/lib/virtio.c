@@ -335,17 +335,15 @@ int vq_add(struct vdev *d, const struct vbuf *bufs, int n)
 {
 	if (n <= 0 || n > d->num_free)
 		return -1;
-	uint16_t head = d->free_head, i = head, last = head;
+	uint16_t head = d->free_head, i = head;
 	for (int k = 0; k < n; k++) {
 		struct vring_desc *desc = &d->desc[i];
 		desc->addr = bufs[k].addr;
 		desc->len = bufs[k].len;
 		desc->flags = (uint16_t)((bufs[k].write ? VRING_DESC_F_WRITE : 0) |
 					 (k + 1 < n ? VRING_DESC_F_NEXT : 0));
-		last = i;
-		i = desc->next;
+		i = desc->next; /* the free list is chained through `next` */
 	}
-	(void)last;
 	d->free_head = i;
 	d->num_free = (uint16_t)(d->num_free - n);
 	d->chain_len[head] = (uint16_t)n;

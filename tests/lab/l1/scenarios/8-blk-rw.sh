@@ -5,8 +5,10 @@
 # device: the Debian kernel has no virtio_mmio.device= support), mounts the
 # ext4 image from ember's root=/dev/vda rw, switch_roots into it; the image's
 # init checks a file the host put there, writes 1 MiB of random bytes, syncs,
-# re-reads them from the device and reboots. Once L1 is off, the host reads
-# the file out of the image (tests/lab/check-disks.sh): same sha256.
+# re-reads them from the device and reboots. ember's block_rootfs metrics
+# must show the bytes both ways and flushes exactly with Writeback. Once L1
+# is off, the host reads the file out of the image (tests/lab/check-disks.sh):
+# same sha256.
 for engine in Sync Async; do
 	(
 	name=blk-$(echo "$engine" | tr 'A-Z' 'a-z')
@@ -17,8 +19,18 @@ for engine in Sync Async; do
 	vm_start "$name" || exit
 	vm_config /lab/vmlinuz /lab/guest.cpio "$L2_ARGS lab_scn=rootfs-rw" 1 128 || exit
 	vm_drive rootfs "$img" true false "$engine" "$cache" || { vm_stop; vm_dump; exit; }
+	vm_metrics || { vm_stop; vm_dump; exit; }
 	vm_boot || { vm_stop; vm_dump; exit; }
 	if rootfs_checks "$name" "$img" rw; then
+		# Writeback: ember offers VIRTIO_BLK_F_FLUSH, the guest's block
+		# layer then has a volatile write cache to flush on sync; Unsafe:
+		# no flush feature, the guest sees a write-through device.
+		wc=write_through
+		[ "$cache" = Writeback ] && wc=write_back
+		case "$(guest_line 'blk /dev/vda')" in
+		*" write_cache=$wc") ok "$name: cache_type $cache: the guest sees a $(echo "$wc" | tr _ -) cache" ;;
+		*) notok "$name: cache_type $cache: guest: $(guest_line 'blk /dev/vda'), want write_cache=$wc" ;;
+		esac
 		l=$(guest_line 'wrote ')
 		sum=$(echo "$l" | sed -n 's/.* sha256=\([0-9a-f]*\).*/\1/p')
 		if [ -n "$sum" ] && [ "$l" = "wrote /lab-out.bin bytes=1048576 sha256=$sum reread=$sum" ]; then
@@ -33,6 +45,19 @@ for engine in Sync Async; do
 	vm_wait_exit 30
 	[ "$RC" = 0 ] && ok "$name: ember exit 0 after the guest's reboot" ||
 		notok "$name: ember exit $RC, want 0 after the guest's reboot"
+	# The device's side (ember's block_rootfs metrics, the last line written
+	# as it exited): at least the 1 MiB each way, flushes only with
+	# Writeback (where the guest sees a write-back cache), no failures.
+	m=$(blk_metrics rootfs)
+	fl=$(metric flush_count "$m")
+	if [ "$cache" = Writeback ]; then fl_ok=$([ "$fl" -gt 0 ] && echo 1); else fl_ok=$([ "$fl" = 0 ] && echo 1); fi
+	if [ "$(metric read_bytes "$m")" -ge 1048576 ] && [ "$(metric write_bytes "$m")" -ge 1048576 ] &&
+		[ "$(metric invalid_reqs_count "$m")" = 0 ] && [ "$(metric execute_fails "$m")" = 0 ] &&
+		[ "$fl_ok" = 1 ]; then
+		ok "$name: ember's block_rootfs metrics: $m"
+	else
+		notok "$name: ember's block_rootfs metrics: $m; want >= 1 MiB read and written, no failures, flush_count $([ "$cache" = Writeback ] && echo '> 0' || echo 0) ($cache)"
+	fi
 	vm_stop
 	vm_dump
 	)
