@@ -107,7 +107,39 @@ check "InstanceStart with an MSR KVM lacks: 400 naming it" '[[ "$r" == 400*"0xde
 kill "$EPID"; wait "$EPID"; rc=$?
 check "stopped cleanly after the failed start (exit $rc)" '[ $rc -eq 0 ]'
 
-# 7. --config-file with the API: boots from the file, the API serves runtime.
+# 7. Drives through the API: the blk guest's I/O shows in the per-drive
+#    metrics group; PATCH /drives swaps the backing file of a running VM.
+python3 tests/guest/blkdisk.py make "$T/disk.img" 8
+python3 tests/guest/blkdisk.py make "$T/disk2.img" 16
+start_ember
+api PUT /metrics "{\"metrics_path\": \"$T/metrics3.json\"}" >/dev/null
+r=$(api PUT /drives/rootfs "{\"drive_id\": \"rootfs\", \"path_on_host\": \"$T/disk.img\", \"is_root_device\": true, \"cache_type\": \"Writeback\"}")
+check "PUT /drives/rootfs: 204" '[ "$r" = "204 " ]'
+r=$(boot blk "id=$(python3 tests/guest/blkdisk.py id "$T/disk.img") cap=16384 flush=yes")
+check "InstanceStart with a drive: 204" '[ "$r" = "204 " ]'
+wait "$EPID"; rc=$?
+check "blk guest through the API: exit 0, SUCCESS" '[ $rc -eq 0 ] && grep -q SUCCESS "$T/out"'
+check "block_rootfs metrics count the guest's reads, writes and flush" 'python3 -c "
+import json,sys
+m=[json.loads(l) for l in open(\"$T/metrics3.json\")]
+t=lambda k: sum(x.get(\"block_rootfs\",{}).get(k,0) for x in m)
+sys.exit(0 if t(\"read_count\")>0 and t(\"write_count\")>0 and t(\"flush_count\")>0 and t(\"write_bytes\")>=11*512 else 1)"'
+start_ember
+api PUT /drives/rootfs "{\"drive_id\": \"rootfs\", \"path_on_host\": \"$T/disk.img\", \"is_root_device\": true}" >/dev/null
+boot console "mode=idle" >/dev/null
+wait_for "$T/out" "idle: ready" 5
+r=$(api PATCH /drives/rootfs "{\"drive_id\": \"rootfs\", \"path_on_host\": \"$T/disk2.img\"}")
+check "PATCH /drives/rootfs path_on_host at runtime: 204" '[ "$r" = "204 " ]'
+r=$(api GET /vm/config); check "GET /vm/config shows the new backing file" '[[ "$r" == *"disk2.img"* ]]'
+r=$(api PATCH /drives/rootfs '{"drive_id": "rootfs", "rate_limiter": {"ops": {"size": 100, "refill_time": 1000}}}')
+check "PATCH /drives/rootfs rate_limiter: 204" '[ "$r" = "204 " ]'
+r=$(api PATCH /drives/nosuch '{"drive_id": "nosuch", "path_on_host": "/x"}')
+check "PATCH of an unknown drive: 400" '[[ "$r" == 400* ]]'
+r=$(api PATCH /drives/rootfs "{\"drive_id\": \"rootfs\", \"path_on_host\": \"$T/none.img\"}")
+check "PATCH to a missing file: 400, VM keeps running" '[[ "$r" == 400* ]] && [[ "$(api GET /)" == *Running* ]]'
+stop_ember
+
+# 8. --config-file with the API: boots from the file, the API serves runtime.
 printf '{"boot-source": {"kernel_image_path": "%s", "boot_args": "mode=idle"}, "machine-config": {"vcpu_count": 1, "mem_size_mib": 64}}' \
 	"$G/console.elf" >"$T/vm.json"
 start_ember --config-file "$T/vm.json"
