@@ -161,12 +161,14 @@ int vm_create(struct vm *vm, uint64_t mem_bytes)
 	return add_memslots(vm);
 }
 
-int vm_irqfd(struct vm *vm, unsigned gsi)
+/* An eventfd bound to the VM with `req` (KVM_IRQFD or KVM_IOEVENTFD, whose
+ * argument `fill` completes with the fd), kept in `fds` for vm_destroy. */
+static int bound_eventfd(struct vm *vm, unsigned long req, const char *name, void *arg,
+			 void (*fill)(void *arg, int fd), int *fds, unsigned *nr, unsigned max)
 {
-	struct kvm_irqfd irqfd;
 	int fd, rc;
 
-	if (vm->nr_irqfds >= sizeof(vm->irqfds) / sizeof(vm->irqfds[0]))
+	if (*nr >= max)
 		return -ENOSPC;
 	fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (fd < 0) {
@@ -174,38 +176,41 @@ int vm_irqfd(struct vm *vm, unsigned gsi)
 		log_err("eventfd: %s", strerror(-rc));
 		return rc;
 	}
-	irqfd = (struct kvm_irqfd){ .fd = (uint32_t)fd, .gsi = gsi };
-	rc = vm_ioctl(vm, KVM_IRQFD, "KVM_IRQFD", &irqfd);
+	fill(arg, fd);
+	rc = vm_ioctl(vm, req, name, arg);
 	if (rc) {
 		close(fd);
 		return rc;
 	}
-	vm->irqfds[vm->nr_irqfds++] = fd;
+	fds[(*nr)++] = fd;
 	return fd;
+}
+
+static void fill_irqfd(void *arg, int fd)
+{
+	((struct kvm_irqfd *)arg)->fd = (uint32_t)fd;
+}
+
+static void fill_ioeventfd(void *arg, int fd)
+{
+	((struct kvm_ioeventfd *)arg)->fd = fd;
+}
+
+int vm_irqfd(struct vm *vm, unsigned gsi)
+{
+	struct kvm_irqfd irqfd = { .gsi = gsi };
+
+	return bound_eventfd(vm, KVM_IRQFD, "KVM_IRQFD", &irqfd, fill_irqfd, vm->irqfds,
+			     &vm->nr_irqfds, sizeof(vm->irqfds) / sizeof(vm->irqfds[0]));
 }
 
 int vm_ioeventfd(struct vm *vm, uint64_t addr, uint32_t datamatch)
 {
-	struct kvm_ioeventfd io;
-	int fd, rc;
+	struct kvm_ioeventfd io = { .addr = addr, .len = 4, .datamatch = datamatch,
+				    .flags = KVM_IOEVENTFD_FLAG_DATAMATCH };
 
-	if (vm->nr_ioeventfds >= VM_MAX_IOEVENTFDS)
-		return -ENOSPC;
-	fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (fd < 0) {
-		rc = -errno;
-		log_err("eventfd: %s", strerror(-rc));
-		return rc;
-	}
-	io = (struct kvm_ioeventfd){ .addr = addr, .len = 4, .fd = fd, .datamatch = datamatch,
-				     .flags = KVM_IOEVENTFD_FLAG_DATAMATCH };
-	rc = vm_ioctl(vm, KVM_IOEVENTFD, "KVM_IOEVENTFD", &io);
-	if (rc) {
-		close(fd);
-		return rc;
-	}
-	vm->ioeventfds[vm->nr_ioeventfds++] = fd;
-	return fd;
+	return bound_eventfd(vm, KVM_IOEVENTFD, "KVM_IOEVENTFD", &io, fill_ioeventfd,
+			     vm->ioeventfds, &vm->nr_ioeventfds, VM_MAX_IOEVENTFDS);
 }
 
 bool vm_request_exit(struct vm *vm, int code)
