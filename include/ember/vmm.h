@@ -25,6 +25,7 @@ struct rpc_channel;
 struct rpc_request;
 struct virtio_dev;
 struct blk_dev;
+struct rng_dev;
 struct metrics;
 struct boot_mmio_dev;
 
@@ -49,6 +50,7 @@ struct vmm_devs {
 	struct blk_dev *blk[VMM_MAX_VIRTIO];	   /* same order as res->drives */
 	unsigned nr_blk;
 	struct blk_stats blk_last[VMM_MAX_VIRTIO]; /* at the last metrics flush */
+	struct rng_dev *rng;			   /* entropy, or NULL */
 };
 
 #define VMM_VERSION "0.1.0"

@@ -3,6 +3,7 @@
 #ifndef EMBER_API_INTERNAL_H
 #define EMBER_API_INTERNAL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/un.h>
@@ -21,6 +22,7 @@ struct api_server {
 	size_t max_payload;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	bool thread_named; /* only touched by the API thread */
+	atomic_int active; /* requests begun and not yet completed (answer sent) */
 };
 
 /* One HTTP request (MHD's per-request con_cls), from the URI log callback

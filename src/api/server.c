@@ -154,6 +154,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 		return NULL; /* api_access answers 500 */
 	}
 	r->srv = cls;
+	atomic_fetch_add(&r->srv->active, 1);
 	return r;
 }
 
@@ -166,6 +167,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 		log_debug("API connection ended mid-request (libmicrohttpd code %d)", (int)toe);
 	if (!r)
 		return;
+	atomic_fetch_sub(&r->srv->active, 1);
 	free(r->target);
 	free(r->body);
 	free(r);
@@ -220,6 +222,8 @@ err_free:
 	return rc;
 }
 
+#define API_STOP_DRAIN_MS 200
+
 void api_stop(struct api_server *srv)
 {
 	if (!srv)
@@ -227,6 +231,11 @@ void api_stop(struct api_server *srv)
 	/* The API thread may be waiting in rpc_call for the very thread that
 	 * is stopping it: fail that call first, then join. */
 	rpc_close(srv->ch);
+	/* A request the VMM already answered (say the SendCtrlAltDel that made
+	 * the guest reboot) deserves its response: give the API thread a
+	 * moment to send what it holds before connections are cut. */
+	for (int i = 0; i < API_STOP_DRAIN_MS && atomic_load(&srv->active) > 0; i++)
+		usleep(1000);
 	MHD_stop_daemon(srv->mhd); /* joins, closes the listening socket */
 	if (unlink(srv->path) && errno != ENOENT)
 		log_err("unlink %s: %s", srv->path, strerror(errno));

@@ -16,6 +16,7 @@
 #include "ember/resources.h"
 #include "ember/virtio.h"
 #include "ember/virtio_blk.h"
+#include "ember/virtio_rng.h"
 #include "ember/vmm.h"
 
 #define QUEUE_NOTIFY_OFF 0x50 /* virtio-mmio QueueNotify: what the ioeventfds match */
@@ -73,9 +74,29 @@ static int add_drives(struct vmm *v, const struct vm_resources *res)
 	return 0;
 }
 
+static int add_entropy(struct vmm *v, const struct vm_resources *res)
+{
+	uint64_t base;
+	unsigned irq;
+	int irq_fd, rc;
+
+	if (!res->entropy.set)
+		return 0;
+	rc = next_slot(v, &base, &irq, &irq_fd);
+	if (!rc)
+		rc = rng_create(&v->dev.rng, &res->entropy, &v->vm.gm, &v->loop, base, irq, irq_fd);
+	if (rc) {
+		log_err("entropy device: %s", strerror(-rc));
+		return rc;
+	}
+	return plug(v, rng_virtio(v->dev.rng));
+}
+
 int vmm_attach_devices(struct vmm *v, const struct vm_resources *res)
 {
-	return add_drives(v, res);
+	int rc = add_drives(v, res);
+
+	return rc ? rc : add_entropy(v, res);
 }
 
 void vmm_detach_devices(struct vmm *v)
@@ -91,6 +112,8 @@ void vmm_detach_devices(struct vmm *v)
 	for (unsigned i = 0; i < v->dev.nr_blk; i++)
 		blk_destroy(v->dev.blk[i]);
 	v->dev.nr_blk = 0;
+	rng_destroy(v->dev.rng);
+	v->dev.rng = NULL;
 	memset(v->dev.blk_last, 0, sizeof(v->dev.blk_last));
 }
 
@@ -171,6 +194,8 @@ void vmm_devices_metrics(struct vmm *v, struct metrics *m)
 {
 	for (unsigned i = 0; i < v->dev.nr_blk; i++)
 		blk_add_metrics(v->dev.blk[i], m);
+	if (v->dev.rng)
+		rng_add_metrics(v->dev.rng, m);
 }
 
 struct blk_dev *vmm_find_blk(struct vmm *v, size_t drive_index)

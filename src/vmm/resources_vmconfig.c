@@ -16,7 +16,7 @@ static const struct {
 	[DEV_NET] = { "network interface", false },
 	[DEV_PMEM] = { "pmem device", false },
 	[DEV_VSOCK] = { "vsock device", false },
-	[DEV_ENTROPY] = { "entropy device", false },
+	[DEV_ENTROPY] = { "entropy device", true },
 	[DEV_MEM] = { "memory hotplug (virtio-mem) device", false },
 };
 

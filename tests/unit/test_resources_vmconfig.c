@@ -267,14 +267,14 @@ static void test_unsupported_devices(void **state)
 		"\"entropy\": {}",
 		"\"memory-hotplug\": {\"total_size_mib\": 128}",
 	};
+	/* NULL: a device this build has (the next refused one is named) */
 	static const char *const want[] = {
 		"balloon device is not supported by this build yet",
-		/* drives are supported: the next device is the first refused */
-		"network interface 'eth0' is not supported by this build yet",
+		NULL, /* drives */
 		"network interface 'eth0' is not supported by this build yet",
 		"pmem device 'pm' is not supported by this build yet",
 		"vsock device is not supported by this build yet",
-		"entropy device is not supported by this build yet",
+		NULL, /* entropy */
 		"memory hotplug (virtio-mem) device is not supported by this build yet",
 	};
 	char body[2048];
@@ -287,8 +287,11 @@ static void test_unsupported_devices(void **state)
 		}
 		strcat(body, "}");
 		EXPECT(cfg(&r, NULL, "%s", body), 0, NULL);
+		size_t k = i;
+		while (k < sizeof(want) / sizeof(want[0]) && !want[k])
+			k++;
 		assert_int_equal(res_unsupported_devices(&r, msg, sizeof(msg)), -ENOTSUP);
-		assert_string_equal(msg, want[i]);
+		assert_string_equal(msg, want[k]); /* the last kind is never supported yet */
 	}
 	EXPECT(cfg(&r, NULL, "{%s}", bs), 0, NULL);
 	assert_int_equal(res_unsupported_devices(&r, NULL, 0), 0);
