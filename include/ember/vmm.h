@@ -26,6 +26,7 @@ struct rpc_request;
 struct virtio_dev;
 struct blk_dev;
 struct rng_dev;
+struct balloon_dev;
 struct metrics;
 struct boot_mmio_dev;
 
@@ -51,6 +52,7 @@ struct vmm_devs {
 	unsigned nr_blk;
 	struct blk_stats blk_last[VMM_MAX_VIRTIO]; /* at the last metrics flush */
 	struct rng_dev *rng;			   /* entropy, or NULL */
+	struct balloon_dev *balloon;		   /* or NULL */
 };
 
 #define VMM_VERSION "0.1.0"

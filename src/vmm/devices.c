@@ -15,6 +15,7 @@
 #include "ember/metrics.h"
 #include "ember/resources.h"
 #include "ember/virtio.h"
+#include "ember/virtio_balloon.h"
 #include "ember/virtio_blk.h"
 #include "ember/virtio_rng.h"
 #include "ember/vmm.h"
@@ -74,6 +75,25 @@ static int add_drives(struct vmm *v, const struct vm_resources *res)
 	return 0;
 }
 
+static int add_balloon(struct vmm *v, const struct vm_resources *res)
+{
+	uint64_t base;
+	unsigned irq;
+	int irq_fd, rc;
+
+	if (!res->balloon.set)
+		return 0;
+	rc = next_slot(v, &base, &irq, &irq_fd);
+	if (!rc)
+		rc = balloon_create(&v->dev.balloon, &res->balloon, &v->vm.gm, &v->loop, base, irq,
+				    irq_fd);
+	if (rc) {
+		log_err("balloon device: %s", strerror(-rc));
+		return rc;
+	}
+	return plug(v, balloon_virtio(v->dev.balloon));
+}
+
 static int add_entropy(struct vmm *v, const struct vm_resources *res)
 {
 	uint64_t base;
@@ -94,8 +114,11 @@ static int add_entropy(struct vmm *v, const struct vm_resources *res)
 
 int vmm_attach_devices(struct vmm *v, const struct vm_resources *res)
 {
-	int rc = add_drives(v, res);
+	/* Firecracker's attach order fixes the guest's device names. */
+	int rc = add_balloon(v, res);
 
+	if (!rc)
+		rc = add_drives(v, res);
 	return rc ? rc : add_entropy(v, res);
 }
 
@@ -114,6 +137,8 @@ void vmm_detach_devices(struct vmm *v)
 	v->dev.nr_blk = 0;
 	rng_destroy(v->dev.rng);
 	v->dev.rng = NULL;
+	balloon_destroy(v->dev.balloon);
+	v->dev.balloon = NULL;
 	memset(v->dev.blk_last, 0, sizeof(v->dev.blk_last));
 }
 
@@ -196,6 +221,8 @@ void vmm_devices_metrics(struct vmm *v, struct metrics *m)
 		blk_add_metrics(v->dev.blk[i], m);
 	if (v->dev.rng)
 		rng_add_metrics(v->dev.rng, m);
+	if (v->dev.balloon)
+		balloon_add_metrics(v->dev.balloon, m);
 }
 
 struct blk_dev *vmm_find_blk(struct vmm *v, size_t drive_index)

@@ -8,6 +8,7 @@
 
 #include "dispatch_internal.h"
 #include "ember/resources.h"
+#include "ember/virtio_balloon.h"
 #include "ember/virtio_blk.h"
 
 static void drives(struct vmm *v, struct rpc_request *req)
@@ -67,42 +68,73 @@ static void pmem(struct vmm *v, struct rpc_request *req)
 	dispatch_result(req, rc, err);
 }
 
-/* Runtime balloon requests: validate the body, then report the missing device. */
-static void balloon_runtime(struct rpc_request *req)
+static void reply_or(struct rpc_request *req, json_t *body, const char *fault)
+{
+	if (body)
+		dispatch_ok(req, body);
+	else
+		rpc_fail(req, "%s", fault);
+}
+
+#define NO_BALLOON "Balloon config error: No balloon device found."
+
+/* PATCH /balloon: a new target; the guest's driver follows it. */
+static void balloon_target(struct vmm *v, struct rpc_request *req)
 {
 	char err[RPC_FAULT_LEN];
 	uint32_t amount;
-	uint16_t interval;
-	int rc = 0;
 
-	if (req->route == ROUTE_BALLOON && req->method == RPC_PATCH)
-		rc = res_parse_balloon_update(req->body, &amount, err, sizeof(err));
-	else if (req->route == ROUTE_BALLOON_STATS && req->method == RPC_PATCH)
-		rc = res_parse_balloon_stats_update(req->body, &interval, err, sizeof(err));
-	if (rc)
+	if (res_parse_balloon_update(req->body, &amount, err, sizeof(err)))
 		rpc_fail(req, "%s", err);
-	else
-		rpc_fail(req, "Balloon config error: No balloon device found.");
+	else if (!v->dev.balloon)
+		rpc_fail(req, NO_BALLOON);
+	else if (balloon_set_target(v->dev.balloon, amount))
+		rpc_fail(req, "Amount of pages requested is too large.");
+	else {
+		v->res->balloon.amount_mib = amount; /* GET /vm/config follows */
+		dispatch_ok(req, NULL);
+	}
+}
+
+/* PATCH /balloon/statistics: a new polling interval (not on/off). */
+static void balloon_interval(struct vmm *v, struct rpc_request *req)
+{
+	char err[RPC_FAULT_LEN];
+	uint16_t interval;
+
+	if (res_parse_balloon_stats_update(req->body, &interval, err, sizeof(err)))
+		rpc_fail(req, "%s", err);
+	else if (!v->dev.balloon)
+		rpc_fail(req, NO_BALLOON);
+	else if (balloon_set_stats_interval(v->dev.balloon, interval))
+		rpc_fail(req, "Cannot enable/disable statistics after boot.");
+	else {
+		v->res->balloon.stats_polling_interval_s = interval;
+		dispatch_ok(req, NULL);
+	}
 }
 
 static void balloon(struct vmm *v, struct rpc_request *req)
 {
 	char err[RPC_FAULT_LEN];
-	json_t *cfg;
+	struct balloon_dev *b = v->dev.balloon;
 
-	if (req->route == ROUTE_BALLOON && req->method == RPC_PUT) {
+	if (req->route == ROUTE_BALLOON && req->method == RPC_PUT)
 		dispatch_result(req, res_put_balloon(v->res, req->body, err, sizeof(err)), err);
-		return;
-	}
-	if (req->route == ROUTE_BALLOON && req->method == RPC_GET && !v->started) {
-		cfg = res_balloon_json(v->res);
-		if (cfg)
-			dispatch_ok(req, cfg);
-		else
-			rpc_fail(req, "Balloon config error: No balloon device found.");
-		return;
-	}
-	balloon_runtime(req);
+	else if (!v->started) /* GET /balloon before boot: the configuration */
+		reply_or(req, res_balloon_json(v->res), NO_BALLOON);
+	else if (req->route == ROUTE_BALLOON && req->method == RPC_PATCH)
+		balloon_target(v, req);
+	else if (req->route == ROUTE_BALLOON_STATS && req->method == RPC_PATCH)
+		balloon_interval(v, req);
+	else if (!b)
+		rpc_fail(req, NO_BALLOON);
+	else if (req->route == ROUTE_BALLOON)
+		reply_or(req, balloon_config_json(b), "Internal error: out of memory.");
+	else if (req->route == ROUTE_BALLOON_STATS)
+		reply_or(req, balloon_stats_json(b), "Statistics for the balloon device are not enabled");
+	else
+		rpc_fail(req, "Free page hinting is not supported by ember.");
 }
 
 void dispatch_devices(struct vmm *v, struct rpc_request *req)

@@ -11,7 +11,7 @@ static const struct {
 	const char *name;
 	bool supported;
 } devs[] = {
-	[DEV_BALLOON] = { "balloon device", false },
+	[DEV_BALLOON] = { "balloon device", true },
 	[DEV_BLOCK] = { "block device", true },
 	[DEV_NET] = { "network interface", false },
 	[DEV_PMEM] = { "pmem device", false },

@@ -139,7 +139,27 @@ r=$(api PATCH /drives/rootfs "{\"drive_id\": \"rootfs\", \"path_on_host\": \"$T/
 check "PATCH to a missing file: 400, VM keeps running" '[[ "$r" == 400* ]] && [[ "$(api GET /)" == *Running* ]]'
 stop_ember
 
-# 8. --config-file with the API: boots from the file, the API serves runtime.
+# 8. Balloon and entropy on a running VM (the idle guest has no balloon
+#    driver, so only the device side is exercised here).
+start_ember
+api PUT /balloon '{"amount_mib": 16, "deflate_on_oom": false, "stats_polling_interval_s": 1}' >/dev/null
+r=$(api PUT /entropy '{}'); check "PUT /entropy: 204" '[ "$r" = "204 " ]'
+r=$(boot console "mode=idle")
+check "InstanceStart with balloon and entropy: 204" '[ "$r" = "204 " ]'
+wait_for "$T/out" "idle: ready" 5
+r=$(api GET /balloon); check "GET /balloon: the device's config" '[[ "$r" == 200*"\"amount_mib\":16"* ]]'
+r=$(api PATCH /balloon '{"amount_mib": 32}'); check "PATCH /balloon: 204" '[ "$r" = "204 " ]'
+r=$(api GET /balloon/statistics)
+check "GET /balloon/statistics: target 32 MiB = 8192 pages" '[[ "$r" == 200*"\"target_pages\":8192"* && "$r" == *"\"target_mib\":32"* ]]'
+r=$(api PATCH /balloon '{"amount_mib": 1000000}'); check "PATCH /balloon beyond RAM: 400" '[[ "$r" == 400*"too large"* ]]'
+r=$(api PATCH /balloon/statistics '{"stats_polling_interval_s": 0}')
+check "statistics cannot be turned off after boot: 400" '[[ "$r" == 400*"enable/disable"* ]]'
+r=$(api PATCH /balloon/statistics '{"stats_polling_interval_s": 2}'); check "PATCH /balloon/statistics: 204" '[ "$r" = "204 " ]'
+r=$(api GET /vm/config); check "GET /vm/config follows the balloon updates" '[[ "$r" == *"\"amount_mib\":32"*"\"stats_polling_interval_s\":2"* ]]'
+r=$(api GET /balloon/hinting/status); check "free page hinting: 400" '[[ "$r" == 400* ]]'
+stop_ember
+
+# 9. --config-file with the API: boots from the file, the API serves runtime.
 printf '{"boot-source": {"kernel_image_path": "%s", "boot_args": "mode=idle"}, "machine-config": {"vcpu_count": 1, "mem_size_mib": 64}}' \
 	"$G/console.elf" >"$T/vm.json"
 start_ember --config-file "$T/vm.json"

@@ -269,7 +269,7 @@ static void test_unsupported_devices(void **state)
 	};
 	/* NULL: a device this build has (the next refused one is named) */
 	static const char *const want[] = {
-		"balloon device is not supported by this build yet",
+		NULL, /* balloon */
 		NULL, /* drives */
 		"network interface 'eth0' is not supported by this build yet",
 		"pmem device 'pm' is not supported by this build yet",
