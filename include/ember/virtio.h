@@ -93,6 +93,21 @@ void virtio_queue_kick(struct virtio_dev *d, unsigned q);
  * .fd = -1; the builder sets .fd to the ioeventfd and adds it to the loop):
  * drains the eventfd, then virtio_queue_kick(d, q). */
 void virtio_kick_handler(struct evloop_handler *h, uint32_t events);
+/* What a device's chain handler tells virtio_serve_queue. */
+enum virtio_verdict {
+	VIRTIO_NEXT,  /* chain taken: go on with the next one */
+	VIRTIO_RETRY, /* cannot take it now (throttled, backend full): put it back, stop */
+	VIRTIO_STOP,  /* stop here */
+};
+typedef int (*virtio_chain_fn)(void *ctx, struct virtq_chain *c);
+typedef bool (*virtio_can_pop_fn)(void *ctx);
+/* Serve queue `q` (caller holds d->lock): while can_pop (NULL: always),
+ * pop a chain into *c and pass it to handle; an empty ring re-enables
+ * notifications and looks once more; a malformed ring fails the device.
+ * Returns how many chains were handled with VIRTIO_NEXT; the caller
+ * interrupts the driver (virtio_notify_queue) if it used any. */
+unsigned virtio_serve_queue(struct virtio_dev *d, unsigned q, struct virtq_chain *c,
+			    virtio_can_pop_fn can_pop, virtio_chain_fn handle, void *ctx);
 /* The status state machine as a pure table, for the unit tests: may the
  * driver write `to` when the status is `from`? */
 bool virtio_status_allowed(uint32_t from, uint32_t to);

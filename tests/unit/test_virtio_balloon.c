@@ -30,16 +30,14 @@
 #include "ember/resources.h"
 #include "ember/virtio.h"
 #include "ember/virtio_balloon.h"
+#include "test_virtio_util.h"
 
 #define RAM (4u << 20)
 #define QNUM 16
 #define QBASE(q) (0x10000u + 0x4000u * (q)) /* desc, avail +0x1000, used +0x2000 */
 #define BUF 0x80000u			    /* PFN arrays, stats buffers */
 #define PG 4096u
-#define S_FEAT (VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK)
 #define F(bit) (1ull << (bit))
-
-struct seg { uint64_t gpa; uint32_t len; bool write; };
 
 struct t {
 	struct guest_mem gm;
@@ -47,58 +45,27 @@ struct t {
 	struct balloon_dev *b;
 	struct virtio_dev *d;
 	int irq_fd;
-	uint16_t avail_idx[4], next_desc[4];
+	struct vq_drv q[4]; /* inflate, deflate, stats, reporting (as numbered) */
 };
 
-static uint8_t *ram(struct t *t, uint64_t gpa) { return t->gm.r[0].host + gpa; }
-
-static void wr32(struct t *t, uint64_t off, uint32_t v)
-{
-	uint32_t le = htole32(v);
-	virtio_mmio_io(t->d, off, (uint8_t *)&le, 4, true);
-}
-
-static uint32_t rd32(struct t *t, uint64_t off)
-{
-	uint32_t v;
-	virtio_mmio_io(t->d, off, (uint8_t *)&v, 4, false);
-	return le32toh(v);
-}
-
-static uint64_t features(struct t *t)
-{
-	wr32(t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	uint64_t f = rd32(t, VIRTIO_MMIO_DEVICE_FEATURES);
-	wr32(t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-	return f | (uint64_t)rd32(t, VIRTIO_MMIO_DEVICE_FEATURES) << 32;
-}
+static uint8_t *ram(struct t *t, uint64_t gpa) { return vt_ram(&t->gm, gpa); }
 
 /* The Linux driver's init: ack (offered & mask), set up the queues of the
  * acked features, consecutively numbered as init_vqs() does. */
 static void driver_init(struct t *t, uint64_t mask)
 {
-	uint64_t f = features(t) & mask;
+	for (unsigned q = 0; q < 4; q++)
+		t->q[q] = (struct vq_drv){ .d = t->d, .gm = &t->gm, .desc = QBASE(q),
+					   .avail = QBASE(q) + 0x1000,
+					   .used = QBASE(q) + 0x2000, .num = QNUM };
+
+	uint64_t f = vt_negotiate(t->d, mask);
 	unsigned nq = 2 + !!(f & F(VIRTIO_BALLOON_F_STATS_VQ)) +
 		      !!(f & F(VIRTIO_BALLOON_F_REPORTING));
 
-	wr32(t, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE);
-	wr32(t, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
-	wr32(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr32(t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)f);
-	wr32(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr32(t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(f >> 32));
-	wr32(t, VIRTIO_MMIO_STATUS, S_FEAT);
-	assert_true(rd32(t, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_FEATURES_OK);
-	for (unsigned q = 0; q < nq; q++) {
-		wr32(t, VIRTIO_MMIO_QUEUE_SEL, q);
-		wr32(t, VIRTIO_MMIO_QUEUE_NUM, QNUM);
-		wr32(t, VIRTIO_MMIO_QUEUE_DESC_LOW, QBASE(q));
-		wr32(t, VIRTIO_MMIO_QUEUE_AVAIL_LOW, QBASE(q) + 0x1000);
-		wr32(t, VIRTIO_MMIO_QUEUE_USED_LOW, QBASE(q) + 0x2000);
-		wr32(t, VIRTIO_MMIO_QUEUE_READY, 1);
-	}
-	wr32(t, VIRTIO_MMIO_STATUS, S_FEAT | VIRTIO_CONFIG_S_DRIVER_OK);
-	assert_int_equal(rd32(t, VIRTIO_MMIO_STATUS), S_FEAT | VIRTIO_CONFIG_S_DRIVER_OK);
+	for (unsigned q = 0; q < nq; q++)
+		vt_queue_setup(&t->q[q], q, false);
+	vt_driver_ok(t->d);
 }
 
 static struct t *setup_cfg(const struct res_balloon *cfg, uint64_t mask, bool loop)
@@ -107,9 +74,7 @@ static struct t *setup_cfg(const struct res_balloon *cfg, uint64_t mask, bool lo
 	void *m = mmap(NULL, RAM, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	assert_true(m != MAP_FAILED);
-	t->gm.r[0] = (struct gm_region){ 0, RAM, m };
-	t->gm.nr = 1;
-	t->gm.ram_size = RAM;
+	vt_ram_init(&t->gm, m, RAM);
 	assert_int_equal(evloop_init(&t->loop), 0);
 	t->irq_fd = eventfd(0, EFD_NONBLOCK);
 	assert_int_equal(balloon_create(&t->b, cfg, &t->gm, loop ? &t->loop : NULL, 0xc0001000,
@@ -142,39 +107,6 @@ static void teardown(struct t *t)
 	free(t);
 }
 
-static uint16_t add_chain(struct t *t, unsigned q, const struct seg *s, unsigned n)
-{
-	struct vring_desc *tbl = (struct vring_desc *)ram(t, QBASE(q));
-	struct vring_avail *av = (struct vring_avail *)ram(t, QBASE(q) + 0x1000);
-	uint16_t head = t->next_desc[q];
-
-	for (unsigned i = 0; i < n; i++) {
-		uint16_t id = (uint16_t)((head + i) % QNUM);
-		tbl[id].addr = htole64(s[i].gpa);
-		tbl[id].len = htole32(s[i].len);
-		tbl[id].flags = htole16((s[i].write ? VRING_DESC_F_WRITE : 0) |
-					(i + 1 < n ? VRING_DESC_F_NEXT : 0));
-		tbl[id].next = htole16((uint16_t)((id + 1) % QNUM));
-	}
-	t->next_desc[q] = (uint16_t)((head + n) % QNUM);
-	av->ring[t->avail_idx[q] % QNUM] = htole16(head);
-	av->idx = htole16(++t->avail_idx[q]);
-	return head;
-}
-
-static uint16_t used_idx(struct t *t, unsigned q)
-{
-	return le16toh(((struct vring_used *)ram(t, QBASE(q) + 0x2000))->idx);
-}
-
-static uint64_t irqs(struct t *t)
-{
-	uint64_t n = 0;
-	if (read(t->irq_fd, &n, sizeof(n)) < 0)
-		n = 0;
-	return n;
-}
-
 static struct balloon_counters ctr(struct t *t)
 {
 	struct balloon_counters c;
@@ -189,7 +121,7 @@ static void send_pfns(struct t *t, unsigned q, const uint32_t *pfns, unsigned n)
 		uint32_t le = htole32(pfns[i]);
 		memcpy(ram(t, BUF + 4 * i), &le, 4);
 	}
-	add_chain(t, q, &(struct seg){ BUF, 4 * n, false }, 1);
+	vq_add_chain(&t->q[q], &(struct seg){ BUF, 4 * n, false }, 1);
 	virtio_queue_kick(t->d, q);
 }
 
@@ -211,9 +143,9 @@ static void test_features_config(void **state)
 	struct t *t = setup_full();
 	struct res_balloon bad = { .set = true, .free_page_hinting = true };
 	struct balloon_dev *b;
-	uint64_t f = features(t);
+	uint64_t f = vt_features(t->d);
 
-	assert_int_equal(rd32(t, VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_BALLOON);
+	assert_int_equal(vt_rd32(t->d, VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_BALLOON);
 	assert_true(f & F(VIRTIO_F_VERSION_1));
 	assert_true(f & F(VIRTIO_BALLOON_F_DEFLATE_ON_OOM));
 	assert_true(f & F(VIRTIO_BALLOON_F_STATS_VQ));
@@ -221,9 +153,9 @@ static void test_features_config(void **state)
 	assert_false(f & F(VIRTIO_BALLOON_F_FREE_PAGE_HINT));
 	assert_false(f & F(VIRTIO_BALLOON_F_MUST_TELL_HOST));
 	assert_int_equal(balloon_nr_queues(t->b), 4);
-	assert_int_equal(rd32(t, VIRTIO_MMIO_CONFIG), 256);
-	assert_int_equal(rd32(t, VIRTIO_MMIO_CONFIG + 4), 0);
-	assert_int_equal(rd32(t, VIRTIO_MMIO_CONFIG + 8), 0);
+	assert_int_equal(vt_rd32(t->d, VIRTIO_MMIO_CONFIG), 256);
+	assert_int_equal(vt_rd32(t->d, VIRTIO_MMIO_CONFIG + 4), 0);
+	assert_int_equal(vt_rd32(t->d, VIRTIO_MMIO_CONFIG + 8), 0);
 	/* hinting is refused, and so is a target above RAM */
 	assert_int_equal(balloon_create(&b, &bad, &t->gm, NULL, 0, 5, t->irq_fd), -ENOTSUP);
 	bad = (struct res_balloon){ .set = true, .amount_mib = RAM / (1 << 20) + 1 };
@@ -231,7 +163,7 @@ static void test_features_config(void **state)
 	teardown(t);
 
 	t = setup();
-	f = features(t);
+	f = vt_features(t->d);
 	assert_false(f & (F(VIRTIO_BALLOON_F_DEFLATE_ON_OOM) | F(VIRTIO_BALLOON_F_STATS_VQ) |
 			  F(VIRTIO_BALLOON_F_REPORTING)));
 	assert_int_equal(balloon_nr_queues(t->b), 2);
@@ -246,10 +178,10 @@ static void test_inflate(void **state)
 	uint64_t before;
 
 	fill(t, 0x100, 8, 0xaa);
-	irqs(t);
+	vt_irqs(t->irq_fd);
 	send_pfns(t, 0, pfns, 8);
-	assert_int_equal(used_idx(t, 0), 1);
-	assert_int_equal(irqs(t), 1);
+	assert_int_equal(vq_used_idx(&t->q[0]), 1);
+	assert_int_equal(vt_irqs(t->irq_fd), 1);
 	for (uint32_t p = 0x100; p < 0x108; p++)
 		assert_true(page_is(t, p, (p == 0x103 || p == 0x104) ? 0xaa : 0));
 	/* runs 0x100-0x102 and 0x105-0x107 (the bad PFN between is skipped) */
@@ -266,9 +198,9 @@ static void test_inflate(void **state)
 	fill(t, 0x110, 1, 0xaa);
 	uint32_t le = htole32(0x110);
 	memcpy(ram(t, BUF + 0x100), &le, 4);
-	add_chain(t, 0, &(struct seg){ BUF + 0x100, 6, false }, 1);
+	vq_add_chain(&t->q[0], &(struct seg){ BUF + 0x100, 6, false }, 1);
 	virtio_queue_kick(t->d, 0);
-	assert_int_equal(used_idx(t, 0), 3);
+	assert_int_equal(vq_used_idx(&t->q[0]), 3);
 	assert_int_equal(ctr(t).madvise_calls, before + 1);
 	assert_true(page_is(t, 0x110, 0));
 	assert_false(t->d->broken);
@@ -285,7 +217,7 @@ static void test_inflate_straddle(void **state)
 	t->gm.r[0].size = RAM - 0x800;
 	fill(t, last, 1, 0x55);
 	send_pfns(t, 0, &last, 1);
-	assert_int_equal(used_idx(t, 0), 1);
+	assert_int_equal(vq_used_idx(&t->q[0]), 1);
 	assert_int_equal(ctr(t).invalid_pfns, 1);
 	assert_int_equal(ctr(t).madvise_calls, 0);
 	assert_true(page_is(t, last, 0x55));
@@ -299,7 +231,7 @@ static void test_deflate(void **state)
 
 	fill(t, 0x200, 1, 0x11);
 	send_pfns(t, 1, (uint32_t[]){ 0x200, 0x201, 0x202 }, 3);
-	assert_int_equal(used_idx(t, 1), 1);
+	assert_int_equal(vq_used_idx(&t->q[1]), 1);
 	assert_int_equal(ctr(t).deflate_count, 1);
 	assert_int_equal(ctr(t).deflated_pages, 3);
 	assert_int_equal(ctr(t).madvise_calls, 0);
@@ -310,28 +242,28 @@ static void test_deflate(void **state)
 static void test_target_actual(void **state)
 {
 	struct t *t = setup();
-	uint32_t gen = rd32(t, VIRTIO_MMIO_CONFIG_GENERATION);
+	uint32_t gen = vt_rd32(t->d, VIRTIO_MMIO_CONFIG_GENERATION);
 	json_t *j;
 
-	irqs(t);
+	vt_irqs(t->irq_fd);
 	assert_int_equal(balloon_set_target(t->b, 3), 0);
-	assert_int_equal(rd32(t, VIRTIO_MMIO_CONFIG), 3 * 256);
-	assert_int_not_equal(rd32(t, VIRTIO_MMIO_CONFIG_GENERATION), gen);
-	assert_true(rd32(t, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
-	assert_int_equal(irqs(t), 1);
+	assert_int_equal(vt_rd32(t->d, VIRTIO_MMIO_CONFIG), 3 * 256);
+	assert_int_not_equal(vt_rd32(t->d, VIRTIO_MMIO_CONFIG_GENERATION), gen);
+	assert_true(vt_rd32(t->d, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
+	assert_int_equal(vt_irqs(t->irq_fd), 1);
 	assert_int_equal(balloon_set_target(t->b, RAM / (1 << 20) + 1), -EINVAL);
-	assert_int_equal(rd32(t, VIRTIO_MMIO_CONFIG), 3 * 256);
+	assert_int_equal(vt_rd32(t->d, VIRTIO_MMIO_CONFIG), 3 * 256);
 
 	/* the guest writes `actual`, and only that */
-	wr32(t, VIRTIO_MMIO_CONFIG + 4, 512);
-	wr32(t, VIRTIO_MMIO_CONFIG, 7);
-	wr32(t, VIRTIO_MMIO_CONFIG + 8, 7);
-	assert_int_equal(rd32(t, VIRTIO_MMIO_CONFIG + 4), 512);
-	assert_int_equal(rd32(t, VIRTIO_MMIO_CONFIG), 3 * 256);
-	assert_int_equal(rd32(t, VIRTIO_MMIO_CONFIG + 8), 0);
+	vt_wr32(t->d, VIRTIO_MMIO_CONFIG + 4, 512);
+	vt_wr32(t->d, VIRTIO_MMIO_CONFIG, 7);
+	vt_wr32(t->d, VIRTIO_MMIO_CONFIG + 8, 7);
+	assert_int_equal(vt_rd32(t->d, VIRTIO_MMIO_CONFIG + 4), 512);
+	assert_int_equal(vt_rd32(t->d, VIRTIO_MMIO_CONFIG), 3 * 256);
+	assert_int_equal(vt_rd32(t->d, VIRTIO_MMIO_CONFIG + 8), 0);
 	uint16_t hi = htole16(1);
 	virtio_mmio_io(t->d, VIRTIO_MMIO_CONFIG + 6, (uint8_t *)&hi, 2, true);
-	assert_int_equal(rd32(t, VIRTIO_MMIO_CONFIG + 4), 0x10000 + 512);
+	assert_int_equal(vt_rd32(t->d, VIRTIO_MMIO_CONFIG + 4), 0x10000 + 512);
 
 	j = balloon_config_json(t->b);
 	assert_int_equal(json_integer_value(json_object_get(j, "amount_mib")), 3);
@@ -341,8 +273,8 @@ static void test_target_actual(void **state)
 	assert_true(json_is_false(json_object_get(j, "free_page_reporting")));
 	json_decref(j);
 	/* a driver reset empties its balloon */
-	wr32(t, VIRTIO_MMIO_STATUS, 0);
-	assert_int_equal(rd32(t, VIRTIO_MMIO_CONFIG + 4), 0);
+	vt_wr32(t->d, VIRTIO_MMIO_STATUS, 0);
+	assert_int_equal(vt_rd32(t->d, VIRTIO_MMIO_CONFIG + 4), 0);
 	teardown(t);
 }
 
@@ -375,10 +307,10 @@ static void test_stats(void **state)
 	uint32_t len = put_stats(t, BUF, tags, vals, 5);
 	json_t *j;
 
-	wr32(t, VIRTIO_MMIO_CONFIG + 4, 256);
-	add_chain(t, 2, &(struct seg){ BUF, len, false }, 1);
+	vt_wr32(t->d, VIRTIO_MMIO_CONFIG + 4, 256);
+	vq_add_chain(&t->q[2], &(struct seg){ BUF, len, false }, 1);
 	virtio_queue_kick(t->d, 2);
-	assert_int_equal(used_idx(t, 2), 0); /* held until the next poll */
+	assert_int_equal(vq_used_idx(&t->q[2]), 0); /* held until the next poll */
 	j = balloon_stats_json(t->b);
 	assert_int_equal(stat(j, "target_pages"), 256);
 	assert_int_equal(stat(j, "actual_pages"), 256);
@@ -392,17 +324,17 @@ static void test_stats(void **state)
 	assert_int_equal(json_object_size(j), 8);
 	json_decref(j);
 
-	irqs(t);
+	vt_irqs(t->irq_fd);
 	balloon_stats_tick(t->b);
-	assert_int_equal(used_idx(t, 2), 1);
-	assert_int_equal(irqs(t), 1);
+	assert_int_equal(vq_used_idx(&t->q[2]), 1);
+	assert_int_equal(vt_irqs(t->irq_fd), 1);
 	balloon_stats_tick(t->b); /* nothing held: nothing to return */
-	assert_int_equal(used_idx(t, 2), 1);
+	assert_int_equal(vq_used_idx(&t->q[2]), 1);
 
 	/* truncated: two whole entries and 5 bytes of a third */
 	vals[0] = 12;
 	len = put_stats(t, BUF, tags, vals, 2) + 5;
-	add_chain(t, 2, &(struct seg){ BUF, len, false }, 1);
+	vq_add_chain(&t->q[2], &(struct seg){ BUF, len, false }, 1);
 	virtio_queue_kick(t->d, 2);
 	j = balloon_stats_json(t->b);
 	assert_int_equal(stat(j, "swap_in"), 12);
@@ -412,9 +344,9 @@ static void test_stats(void **state)
 	assert_int_equal(ctr(t).stats_update_fails, 1);
 
 	/* an extra buffer while one is held: the old one goes back */
-	add_chain(t, 2, &(struct seg){ BUF, 3, false }, 1);
+	vq_add_chain(&t->q[2], &(struct seg){ BUF, 3, false }, 1);
 	virtio_queue_kick(t->d, 2);
-	assert_int_equal(used_idx(t, 2), 2);
+	assert_int_equal(vq_used_idx(&t->q[2]), 2);
 	assert_false(t->d->broken);
 	teardown(t);
 }
@@ -445,13 +377,13 @@ static void test_stats_timer(void **state)
 	struct t *t = setup_cfg(&cfg, ~0ull, true);
 	struct epoll_event ev;
 
-	add_chain(t, 2, &(struct seg){ BUF, 10, false }, 1);
+	vq_add_chain(&t->q[2], &(struct seg){ BUF, 10, false }, 1);
 	virtio_queue_kick(t->d, 2);
-	assert_int_equal(used_idx(t, 2), 0);
+	assert_int_equal(vq_used_idx(&t->q[2]), 0);
 	assert_int_equal(epoll_wait(t->loop.epfd, &ev, 1, 3000), 1);
 	struct evloop_handler *h = ev.data.ptr;
 	h->fn(h, ev.events);
-	assert_int_equal(used_idx(t, 2), 1);
+	assert_int_equal(vq_used_idx(&t->q[2]), 1);
 	teardown(t);
 }
 
@@ -463,9 +395,9 @@ static void test_queue_numbering(void **state)
 	struct t *t = setup_cfg(&cfg, ~F(VIRTIO_BALLOON_F_STATS_VQ), false);
 
 	fill(t, 0x120, 1, 0x33);
-	add_chain(t, 2, &(struct seg){ 0x120000, PG, true }, 1);
+	vq_add_chain(&t->q[2], &(struct seg){ 0x120000, PG, true }, 1);
 	virtio_queue_kick(t->d, 2);
-	assert_int_equal(used_idx(t, 2), 1);
+	assert_int_equal(vq_used_idx(&t->q[2]), 1);
 	assert_true(page_is(t, 0x120, 0));
 	assert_int_equal(ctr(t).free_page_report_count, 1);
 	/* queue 3 does not exist for this driver */
@@ -481,9 +413,9 @@ static void test_reporting(void **state)
 			    { 0x140100, 2 * PG, true } };
 
 	fill(t, 0x120, 0x30, 0x77);
-	add_chain(t, 3, s, 3);
+	vq_add_chain(&t->q[3], s, 3);
 	virtio_queue_kick(t->d, 3);
-	assert_int_equal(used_idx(t, 3), 1);
+	assert_int_equal(vq_used_idx(&t->q[3]), 1);
 	assert_true(page_is(t, 0x120, 0) && page_is(t, 0x121, 0));
 	/* unaligned: only whole pages inside a range go */
 	assert_true(page_is(t, 0x130, 0x77) && page_is(t, 0x131, 0x77));
@@ -492,10 +424,10 @@ static void test_reporting(void **state)
 	assert_int_equal(ctr(t).free_page_report_freed, 3 * PG);
 
 	/* a range past the end of RAM breaks the ring */
-	add_chain(t, 3, &(struct seg){ RAM - PG, 2 * PG, true }, 1);
+	vq_add_chain(&t->q[3], &(struct seg){ RAM - PG, 2 * PG, true }, 1);
 	virtio_queue_kick(t->d, 3);
 	assert_true(t->d->broken);
-	assert_int_equal(used_idx(t, 3), 1);
+	assert_int_equal(vq_used_idx(&t->q[3]), 1);
 	teardown(t);
 }
 
@@ -509,12 +441,12 @@ static void test_malformed(void **state)
 	av->idx = htole16(QNUM + 5);
 	virtio_queue_kick(t->d, 0);
 	assert_true(t->d->broken);
-	assert_true(rd32(t, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	assert_true(vt_rd32(t->d, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET);
 	teardown(t);
 
 	/* a PFN buffer outside RAM */
 	t = setup_full();
-	add_chain(t, 0, &(struct seg){ RAM - 2, 4, false }, 1);
+	vq_add_chain(&t->q[0], &(struct seg){ RAM - 2, 4, false }, 1);
 	virtio_queue_kick(t->d, 0);
 	assert_true(t->d->broken);
 	teardown(t);
@@ -522,7 +454,7 @@ static void test_malformed(void **state)
 	/* a chain that loops */
 	t = setup_full();
 	tbl = (struct vring_desc *)ram(t, QBASE(1));
-	add_chain(t, 1, (struct seg[]){ { BUF, 4, false }, { BUF, 4, false } }, 2);
+	vq_add_chain(&t->q[1], (struct seg[]){ { BUF, 4, false }, { BUF, 4, false } }, 2);
 	tbl[1].next = htole16(0);
 	tbl[1].flags = htole16(VRING_DESC_F_NEXT);
 	virtio_queue_kick(t->d, 1);

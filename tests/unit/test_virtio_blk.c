@@ -31,6 +31,7 @@
 #include "ember/resources.h"
 #include "ember/virtio.h"
 #include "ember/virtio_blk.h"
+#include "test_virtio_util.h"
 
 #define RAM (1u << 20)
 #define QNUM 256
@@ -42,9 +43,6 @@
 #define DATA 0x10000
 #define SECTORS 128 /* the temp file: 64 KiB */
 #define MS 1000000ULL
-#define S_FEAT (VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK)
-
-struct seg { uint64_t gpa; uint32_t len; bool write; };
 
 struct t {
 	struct guest_mem gm;
@@ -54,62 +52,18 @@ struct t {
 	int irq_fd, fd;
 	char path[64];
 	struct res_drive cfg;
-	uint16_t avail_idx, next_desc, nreq;
+	struct vq_drv q;
+	uint16_t nreq;
 };
 
 static uint64_t fake_ns = 5000 * MS;
 static uint64_t fake_now(void) { return fake_ns; }
 
-static uint8_t *ram(struct t *t, uint64_t gpa) { return t->gm.r[0].host + gpa; }
-
-static void wr32(struct t *t, uint64_t off, uint32_t v)
-{
-	uint32_t le = htole32(v);
-	virtio_mmio_io(t->d, off, (uint8_t *)&le, 4, true);
-}
-
-static uint32_t rd32(struct t *t, uint64_t off)
-{
-	uint32_t v;
-	virtio_mmio_io(t->d, off, (uint8_t *)&v, 4, false);
-	return le32toh(v);
-}
-
-static uint64_t features(struct t *t)
-{
-	wr32(t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	uint64_t f = rd32(t, VIRTIO_MMIO_DEVICE_FEATURES);
-	wr32(t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-	return f | (uint64_t)rd32(t, VIRTIO_MMIO_DEVICE_FEATURES) << 32;
-}
+static uint8_t *ram(struct t *t, uint64_t gpa) { return vt_ram(&t->gm, gpa); }
 
 static uint64_t capacity(struct t *t)
 {
-	return rd32(t, VIRTIO_MMIO_CONFIG) | (uint64_t)rd32(t, VIRTIO_MMIO_CONFIG + 4) << 32;
-}
-
-/* The Linux driver's init sequence, acking everything offered. */
-static void driver_init(struct t *t)
-{
-	uint64_t f = features(t);
-
-	wr32(t, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE);
-	wr32(t, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
-	wr32(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr32(t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)f);
-	wr32(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr32(t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(f >> 32));
-	wr32(t, VIRTIO_MMIO_STATUS, S_FEAT);
-	assert_true(rd32(t, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_FEATURES_OK);
-	wr32(t, VIRTIO_MMIO_QUEUE_SEL, 0);
-	assert_int_equal(rd32(t, VIRTIO_MMIO_QUEUE_NUM_MAX), QNUM);
-	wr32(t, VIRTIO_MMIO_QUEUE_NUM, QNUM);
-	wr32(t, VIRTIO_MMIO_QUEUE_DESC_LOW, DESC);
-	wr32(t, VIRTIO_MMIO_QUEUE_AVAIL_LOW, AVAIL);
-	wr32(t, VIRTIO_MMIO_QUEUE_USED_LOW, USED);
-	wr32(t, VIRTIO_MMIO_QUEUE_READY, 1);
-	wr32(t, VIRTIO_MMIO_STATUS, S_FEAT | VIRTIO_CONFIG_S_DRIVER_OK);
-	assert_int_equal(rd32(t, VIRTIO_MMIO_STATUS), S_FEAT | VIRTIO_CONFIG_S_DRIVER_OK);
+	return vt_rd32(t->d, VIRTIO_MMIO_CONFIG) | (uint64_t)vt_rd32(t->d, VIRTIO_MMIO_CONFIG + 4) << 32;
 }
 
 static void make_file(char *path, int *fd, unsigned sectors)
@@ -130,9 +84,7 @@ static struct t *setup_drive(bool ro, enum res_cache_type cache, enum res_io_eng
 {
 	struct t *t = calloc(1, sizeof(*t));
 
-	t->gm.r[0] = (struct gm_region){ 0, RAM, calloc(1, RAM) };
-	t->gm.nr = 1;
-	t->gm.ram_size = RAM;
+	vt_ram_init(&t->gm, calloc(1, RAM), RAM);
 	assert_int_equal(evloop_init(&t->loop), 0);
 	t->irq_fd = eventfd(0, EFD_NONBLOCK);
 	make_file(t->path, &t->fd, SECTORS);
@@ -145,7 +97,9 @@ static struct t *setup_drive(bool ro, enum res_cache_type cache, enum res_io_eng
 	assert_int_equal(blk_create(&t->b, &t->cfg, &t->gm, &t->loop, 0xc0001000, 5, t->irq_fd),
 			 0);
 	t->d = blk_virtio(t->b);
-	driver_init(t);
+	t->q = (struct vq_drv){ .d = t->d, .gm = &t->gm, .desc = DESC, .avail = AVAIL,
+				.used = USED, .num = QNUM, .used_event = true };
+	vt_driver_init(&t->q);
 	return t;
 }
 
@@ -162,40 +116,6 @@ static void teardown(struct t *t)
 	free(t);
 }
 
-/* Make a chain available (descriptors handed out round the table). */
-static uint16_t add_chain(struct t *t, const struct seg *s, unsigned n)
-{
-	struct vring_desc *tbl = (struct vring_desc *)ram(t, DESC);
-	struct vring_avail *av = (struct vring_avail *)ram(t, AVAIL);
-	uint16_t head = t->next_desc;
-
-	for (unsigned i = 0; i < n; i++) {
-		uint16_t id = (uint16_t)((head + i) % QNUM);
-		tbl[id].addr = htole64(s[i].gpa);
-		tbl[id].len = htole32(s[i].len);
-		tbl[id].flags = htole16((s[i].write ? VRING_DESC_F_WRITE : 0) |
-					(i + 1 < n ? VRING_DESC_F_NEXT : 0));
-		tbl[id].next = htole16((uint16_t)((id + 1) % QNUM));
-	}
-	t->next_desc = (uint16_t)((head + n) % QNUM);
-	av->ring[t->avail_idx % QNUM] = htole16(head);
-	/* used_event: interrupt on the next used entry, as Linux with
-	 * callbacks enabled */
-	av->ring[QNUM] = ((struct vring_used *)ram(t, USED))->idx;
-	av->idx = htole16(++t->avail_idx);
-	return head;
-}
-
-static uint16_t used_idx(struct t *t)
-{
-	return le16toh(((struct vring_used *)ram(t, USED))->idx);
-}
-
-static struct vring_used_elem used_elem(struct t *t, uint16_t i)
-{
-	return ((struct vring_used *)ram(t, USED))->ring[i % QNUM];
-}
-
 /* Header + data + status as three descriptors; returns the status gpa. */
 static uint64_t queue_req(struct t *t, uint32_t type, uint64_t sector, uint64_t data,
 			  uint32_t len)
@@ -209,9 +129,9 @@ static uint64_t queue_req(struct t *t, uint32_t type, uint64_t sector, uint64_t 
 	memcpy(ram(t, hdr), &h, sizeof(h));
 	*ram(t, st) = 0xee;
 	if (len)
-		add_chain(t, s, 3);
+		vq_add_chain(&t->q, s, 3);
 	else
-		add_chain(t, (struct seg[]){ s[0], s[2] }, 2);
+		vq_add_chain(&t->q, (struct seg[]){ s[0], s[2] }, 2);
 	return st;
 }
 
@@ -220,44 +140,18 @@ static void kick(struct t *t)
 	virtio_queue_kick(t->d, 0);
 }
 
-static void run_loop(struct t *t, int timeout_ms)
-{
-	struct epoll_event ev[8];
-	int n = epoll_wait(t->loop.epfd, ev, 8, timeout_ms);
-
-	for (int i = 0; i < n; i++) {
-		struct evloop_handler *h = ev[i].data.ptr;
-		h->fn(h, ev[i].events);
-	}
-}
-
-static void wait_used(struct t *t, uint16_t idx)
-{
-	for (int i = 0; i < 300 && (int16_t)(used_idx(t) - idx) < 0; i++)
-		run_loop(t, 10);
-	assert_int_equal(used_idx(t), idx);
-}
-
 /* One request, run to completion: its status; *used_len if asked. */
 static uint8_t req(struct t *t, uint32_t type, uint64_t sector, uint64_t data, uint32_t len,
 		   uint32_t *used_len)
 {
-	uint16_t before = used_idx(t);
+	uint16_t before = vq_used_idx(&t->q);
 	uint64_t st = queue_req(t, type, sector, data, len);
 
 	kick(t);
-	wait_used(t, (uint16_t)(before + 1));
+	vq_wait_used(&t->q, &t->loop, (uint16_t)(before + 1));
 	if (used_len)
-		*used_len = le32toh(used_elem(t, before).len);
+		*used_len = vq_used_elem(&t->q, before).len;
 	return *ram(t, st);
-}
-
-static uint64_t irqs(struct t *t)
-{
-	uint64_t n = 0;
-	if (read(t->irq_fd, &n, sizeof(n)) < 0)
-		n = 0;
-	return n;
 }
 
 static struct blk_stats stats(struct t *t)
@@ -267,15 +161,8 @@ static struct blk_stats stats(struct t *t)
 	return s;
 }
 
-
 /* Driver reset (status 0) and a fresh init with empty rings. */
-static void reinit(struct t *t)
-{
-	wr32(t, VIRTIO_MMIO_STATUS, 0);
-	memset(ram(t, DESC), 0, HDR - DESC);
-	t->avail_idx = t->next_desc = 0;
-	driver_init(t);
-}
+static void reinit(struct t *t) { vt_reinit(&t->q, HDR - DESC); }
 
 static void assert_file(struct t *t, uint64_t off, uint8_t v, size_t len)
 {
@@ -296,19 +183,19 @@ static void assert_ram(struct t *t, uint64_t gpa, uint8_t v, size_t len)
 static void test_features_config(void **state)
 {
 	struct t *t = setup_sync();
-	uint64_t f = features(t);
+	uint64_t f = vt_features(t->d);
 
-	assert_int_equal(rd32(t, VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_BLOCK);
+	assert_int_equal(vt_rd32(t->d, VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_BLOCK);
 	assert_true(f & 1ull << VIRTIO_F_VERSION_1);
 	assert_true(f & 1ull << VIRTIO_RING_F_EVENT_IDX);
 	assert_false(f & 1ull << VIRTIO_BLK_F_FLUSH);
 	assert_false(f & 1ull << VIRTIO_BLK_F_RO);
 	assert_int_equal(capacity(t), SECTORS);
-	assert_int_equal(rd32(t, VIRTIO_MMIO_CONFIG + 8), 0); /* size_max: not offered */
+	assert_int_equal(vt_rd32(t->d, VIRTIO_MMIO_CONFIG + 8), 0); /* size_max: not offered */
 	teardown(t);
 
 	t = setup_drive(true, RES_CACHE_WRITEBACK, RES_IO_SYNC, NULL);
-	f = features(t);
+	f = vt_features(t->d);
 	assert_true(f & 1ull << VIRTIO_BLK_F_FLUSH);
 	assert_true(f & 1ull << VIRTIO_BLK_F_RO);
 	teardown(t);
@@ -323,7 +210,7 @@ static void test_in_out_sync(void **state)
 	memset(ram(t, DATA), 0xab, 1024);
 	assert_int_equal(req(t, VIRTIO_BLK_T_OUT, 2, DATA, 1024, &ulen), VIRTIO_BLK_S_OK);
 	assert_int_equal(ulen, 1);
-	assert_true(irqs(t) > 0);
+	assert_true(vt_irqs(t->irq_fd) > 0);
 	assert_file(t, 1024, 0xab, 1024);
 	assert_file(t, 4 * 512, 4, 512); /* the next sector is untouched */
 	assert_int_equal(req(t, VIRTIO_BLK_T_IN, 5, DATA + 0x1000, 512, &ulen), VIRTIO_BLK_S_OK);
@@ -354,16 +241,16 @@ static void test_chain_layouts(void **state)
 {
 	struct t *t = setup_sync();
 	struct virtio_blk_outhdr h = { htole32(VIRTIO_BLK_T_IN), 0, htole64(3) };
-	uint16_t u = used_idx(t);
+	uint16_t u = vq_used_idx(&t->q);
 
 	memcpy(ram(t, HDR), &h, sizeof(h));
-	add_chain(t, (struct seg[]){ { HDR, 10, false }, { HDR + 10, 6, false },
+	vq_add_chain(&t->q, (struct seg[]){ { HDR, 10, false }, { HDR + 10, 6, false },
 				     { DATA, 512, true }, { DATA + 0x1000, 256, true },
 				     { DATA + 0x2000, 256, true }, { STATUS, 1, true } }, 6);
 	kick(t);
-	wait_used(t, ++u);
+	vq_wait_used(&t->q, &t->loop, ++u);
 	assert_int_equal(*ram(t, STATUS), VIRTIO_BLK_S_OK);
-	assert_int_equal(le32toh(used_elem(t, u - 1).len), 1025);
+	assert_int_equal(vq_used_elem(&t->q, u - 1).len, 1025);
 	assert_ram(t, DATA, 3, 512);
 	assert_ram(t, DATA + 0x1000, 4, 256);
 	assert_ram(t, DATA + 0x2000, 4, 256);
@@ -371,18 +258,18 @@ static void test_chain_layouts(void **state)
 	h.sector = htole64(7);
 	memcpy(ram(t, HDR + 16), &h, sizeof(h));
 	*ram(t, DATA + 0x3000 + 512) = 0xee;
-	add_chain(t, (struct seg[]){ { HDR + 16, 16, false }, { DATA + 0x3000, 513, true } }, 2);
+	vq_add_chain(&t->q, (struct seg[]){ { HDR + 16, 16, false }, { DATA + 0x3000, 513, true } }, 2);
 	kick(t);
-	wait_used(t, ++u);
+	vq_wait_used(&t->q, &t->loop, ++u);
 	assert_ram(t, DATA + 0x3000, 7, 512);
 	assert_int_equal(*ram(t, DATA + 0x3000 + 512), VIRTIO_BLK_S_OK);
 
 	h = (struct virtio_blk_outhdr){ htole32(VIRTIO_BLK_T_OUT), 0, htole64(9) };
 	memcpy(ram(t, DATA + 0x4000), &h, sizeof(h));
 	memset(ram(t, DATA + 0x4000 + 16), 0x5a, 512);
-	add_chain(t, (struct seg[]){ { DATA + 0x4000, 528, false }, { STATUS, 1, true } }, 2);
+	vq_add_chain(&t->q, (struct seg[]){ { DATA + 0x4000, 528, false }, { STATUS, 1, true } }, 2);
 	kick(t);
-	wait_used(t, ++u);
+	vq_wait_used(&t->q, &t->loop, ++u);
 	assert_int_equal(*ram(t, STATUS), VIRTIO_BLK_S_OK);
 	assert_file(t, 9 * 512, 0x5a, 512);
 	teardown(t);
@@ -471,39 +358,39 @@ static void test_malformed(void **state)
 {
 	struct t *t = setup_sync();
 	struct vring_desc *tbl = (struct vring_desc *)ram(t, DESC);
-	uint16_t u = used_idx(t);
+	uint16_t u = vq_used_idx(&t->q);
 
 	struct virtio_blk_outhdr h = { htole32(VIRTIO_BLK_T_IN), 0, 0 };
 
 	memcpy(ram(t, HDR), &h, sizeof(h));
 	/* no writable status: handed back untouched */
-	add_chain(t, (struct seg[]){ { HDR, 16, false }, { DATA, 512, false } }, 2);
+	vq_add_chain(&t->q, (struct seg[]){ { HDR, 16, false }, { DATA, 512, false } }, 2);
 	/* header too short: IOERR */
-	add_chain(t, (struct seg[]){ { HDR, 8, false }, { STATUS, 1, true } }, 2);
+	vq_add_chain(&t->q, (struct seg[]){ { HDR, 8, false }, { STATUS, 1, true } }, 2);
 	/* no header at all */
-	add_chain(t, (struct seg[]){ { STATUS + 1, 1, true } }, 1);
+	vq_add_chain(&t->q, (struct seg[]){ { STATUS + 1, 1, true } }, 1);
 	/* a zero-length status descriptor */
-	add_chain(t, (struct seg[]){ { HDR, 16, false }, { STATUS + 2, 0, true } }, 2);
+	vq_add_chain(&t->q, (struct seg[]){ { HDR, 16, false }, { STATUS + 2, 0, true } }, 2);
 	kick(t);
-	wait_used(t, (uint16_t)(u + 4));
-	assert_int_equal(used_elem(t, u).len, 0);
-	assert_int_equal(used_elem(t, u + 1).len, 1);
+	vq_wait_used(&t->q, &t->loop, (uint16_t)(u + 4));
+	assert_int_equal(vq_used_elem(&t->q, u).len, 0);
+	assert_int_equal(vq_used_elem(&t->q, u + 1).len, 1);
 	assert_int_equal(*ram(t, STATUS), VIRTIO_BLK_S_IOERR);
-	assert_int_equal(used_elem(t, u + 2).len, 1);
+	assert_int_equal(vq_used_elem(&t->q, u + 2).len, 1);
 	assert_int_equal(*ram(t, STATUS + 1), VIRTIO_BLK_S_IOERR);
-	assert_int_equal(used_elem(t, u + 3).len, 0);
+	assert_int_equal(vq_used_elem(&t->q, u + 3).len, 0);
 	assert_int_equal(stats(t).invalid_reqs_count, 4);
 	assert_false(t->d->broken);
 
 	/* a descriptor pointing past the table breaks the device */
-	uint16_t head = add_chain(t, (struct seg[]){ { HDR, 16, false }, { STATUS, 1, true } }, 2);
+	uint16_t head = vq_add_chain(&t->q, (struct seg[]){ { HDR, 16, false }, { STATUS, 1, true } }, 2);
 	tbl[head].next = htole16(QNUM + 3);
-	irqs(t);
+	vt_irqs(t->irq_fd);
 	kick(t);
 	assert_true(t->d->broken);
-	assert_true(rd32(t, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET);
-	assert_true(rd32(t, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
-	assert_true(irqs(t) > 0);
+	assert_true(vt_rd32(t->d, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	assert_true(vt_rd32(t->d, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
+	assert_true(vt_irqs(t->irq_fd) > 0);
 	/* reset brings it back */
 	reinit(t);
 	assert_false(t->d->broken);
@@ -516,18 +403,18 @@ static void test_patch(void **state)
 	struct t *t = setup_sync();
 	char path2[64];
 	int fd2;
-	uint32_t gen = rd32(t, VIRTIO_MMIO_CONFIG_GENERATION);
+	uint32_t gen = vt_rd32(t->d, VIRTIO_MMIO_CONFIG_GENERATION);
 
 	make_file(path2, &fd2, 2 * SECTORS);
-	irqs(t);
+	vt_irqs(t->irq_fd);
 	struct res_drive_update u = { .fd = fd2 };
 	assert_int_equal(blk_patch(t->b, &u), 0);
 	assert_int_equal(u.fd, -1);
 	unlink(path2);
 	assert_int_equal(capacity(t), 2 * SECTORS);
-	assert_int_equal(rd32(t, VIRTIO_MMIO_CONFIG_GENERATION), gen + 1);
-	assert_true(rd32(t, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
-	assert_true(irqs(t) > 0);
+	assert_int_equal(vt_rd32(t->d, VIRTIO_MMIO_CONFIG_GENERATION), gen + 1);
+	assert_true(vt_rd32(t->d, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
+	assert_true(vt_irqs(t->irq_fd) > 0);
 	assert_int_equal(req(t, VIRTIO_BLK_T_IN, 200, DATA, 512, NULL), VIRTIO_BLK_S_OK);
 	assert_ram(t, DATA, 200, 512);
 	assert_int_equal(stats(t).update_count, 1);
@@ -560,11 +447,11 @@ static void test_async(void **state)
 	assert_int_equal(req(t, VIRTIO_BLK_T_IN, SECTORS, DATA, 512, NULL), VIRTIO_BLK_S_IOERR);
 
 	/* several in flight at once, over a multi-segment chain too */
-	uint16_t u = used_idx(t);
+	uint16_t u = vq_used_idx(&t->q);
 	for (unsigned i = 0; i < 20; i++)
 		queue_req(t, VIRTIO_BLK_T_IN, i, DATA + 0x2000 + i * 512, 512);
 	kick(t);
-	wait_used(t, (uint16_t)(u + 20));
+	vq_wait_used(&t->q, &t->loop, (uint16_t)(u + 20));
 	for (unsigned i = 0; i < 20; i++)
 		assert_ram(t, DATA + 0x2000 + i * 512, i >= 10 && i < 14 ? 0xc3 : i, 512);
 
@@ -576,11 +463,11 @@ static void test_async(void **state)
 	for (unsigned i = 0; i < 6; i++)
 		sg[1 + i] = (struct seg){ DATA + 0x8000 + i * 0x400, 512, true };
 	sg[7] = (struct seg){ STATUS + 0x800, 1, true };
-	add_chain(t, sg, 8);
+	vq_add_chain(&t->q, sg, 8);
 	kick(t);
-	wait_used(t, (uint16_t)(u + 21));
+	vq_wait_used(&t->q, &t->loop, (uint16_t)(u + 21));
 	assert_int_equal(*ram(t, STATUS + 0x800), VIRTIO_BLK_S_OK);
-	assert_int_equal(le32toh(used_elem(t, u + 20).len), 6 * 512 + 1);
+	assert_int_equal(vq_used_elem(&t->q, u + 20).len, 6 * 512 + 1);
 	for (unsigned i = 0; i < 6; i++)
 		assert_ram(t, DATA + 0x8000 + i * 0x400, 20 + i, 512);
 
@@ -601,8 +488,8 @@ static void test_async_reset(void **state)
 		queue_req(t, VIRTIO_BLK_T_IN, i, DATA + i * 512, 512);
 	kick(t);
 	reinit(t);
-	run_loop(t, 50);
-	assert_int_equal(used_idx(t), 0);
+	vt_run_loop(&t->loop, 50);
+	assert_int_equal(vq_used_idx(&t->q), 0);
 	assert_int_equal(req(t, VIRTIO_BLK_T_IN, 5, DATA, 512, NULL), VIRTIO_BLK_S_OK);
 	assert_ram(t, DATA, 5, 512);
 	teardown(t);
@@ -615,8 +502,8 @@ static void test_async_dup_head(void **state)
 	struct vring_avail *av = (struct vring_avail *)ram(t, AVAIL);
 
 	queue_req(t, VIRTIO_BLK_T_IN, 1, DATA, 512);
-	av->ring[t->avail_idx % QNUM] = av->ring[(t->avail_idx - 1) % QNUM];
-	av->idx = htole16(++t->avail_idx);
+	av->ring[t->q.avail_idx % QNUM] = av->ring[(t->q.avail_idx - 1) % QNUM];
+	av->idx = htole16(++t->q.avail_idx);
 	kick(t);
 	assert_true(t->d->broken);
 	teardown(t); /* waits for the read in flight */
@@ -635,7 +522,7 @@ static void test_async_ring_full(void **state)
 	assert_int_equal(stats(t).io_engine_throttled_events, 1);
 	kick(t); /* while throttled: counted, nothing popped */
 	assert_int_equal(stats(t).io_engine_throttled_events, 2);
-	wait_used(t, 10);
+	vq_wait_used(&t->q, &t->loop, 10);
 	for (unsigned i = 0; i < 10; i++)
 		assert_ram(t, DATA + i * 512, i, 512);
 	blk_aio_depth = 128;
@@ -653,14 +540,14 @@ static void test_rate_limited(void **state)
 	for (unsigned i = 0; i < 3; i++)
 		queue_req(t, VIRTIO_BLK_T_IN, i, DATA + i * 512, 512);
 	kick(t);
-	assert_int_equal(used_idx(t), 2);
+	assert_int_equal(vq_used_idx(&t->q), 2);
 	assert_int_equal(stats(t).rate_limiter_throttled_events, 1);
 	kick(t);
 	assert_int_equal(stats(t).rate_limiter_throttled_events, 2);
-	assert_int_equal(used_idx(t), 2);
+	assert_int_equal(vq_used_idx(&t->q), 2);
 	/* half a second later one op has refilled: the timer retries */
 	fake_ns += 500 * MS;
-	wait_used(t, 3);
+	vq_wait_used(&t->q, &t->loop, 3);
 	assert_ram(t, DATA + 2 * 512, 2, 512);
 	assert_true(stats(t).rate_limiter_event_count >= 1);
 
@@ -669,12 +556,12 @@ static void test_rate_limited(void **state)
 	queue_req(t, VIRTIO_BLK_T_IN, 0, DATA, 4096);
 	queue_req(t, VIRTIO_BLK_T_IN, 0, DATA, 512);
 	kick(t);
-	assert_int_equal(used_idx(t), 4);
+	assert_int_equal(vq_used_idx(&t->q), 4);
 	/* PATCH: bandwidth off; the pending request goes at the next retry */
 	struct res_drive_update u = { .fd = -1, .has_rl = true };
 	u.rl.bandwidth.op = RES_BUCKET_DISABLE;
 	assert_int_equal(blk_patch(t->b, &u), 0);
-	wait_used(t, 5);
+	vq_wait_used(&t->q, &t->loop, 5);
 	assert_int_equal(stats(t).invalid_reqs_count, 0);
 	teardown(t);
 }

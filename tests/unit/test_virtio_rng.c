@@ -30,6 +30,7 @@
 #include "ember/resources.h"
 #include "ember/virtio.h"
 #include "ember/virtio_rng.h"
+#include "test_virtio_util.h"
 
 #define RAM (1u << 20)
 #define QNUM 256
@@ -38,9 +39,6 @@
 #define USED 0x4000
 #define DATA 0x10000
 #define MS 1000000ULL
-#define S_FEAT (VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_FEATURES_OK)
-
-struct seg { uint64_t gpa; uint32_t len; bool write; };
 
 struct t {
 	struct guest_mem gm;
@@ -48,58 +46,13 @@ struct t {
 	struct rng_dev *r;
 	struct virtio_dev *d;
 	int irq_fd;
-	uint16_t avail_idx, next_desc;
+	struct vq_drv q;
 };
 
 static uint64_t fake_ns = 5000 * MS;
 static uint64_t fake_now(void) { return fake_ns; }
 
-static uint8_t *ram(struct t *t, uint64_t gpa) { return t->gm.r[0].host + gpa; }
-
-static void wr32(struct t *t, uint64_t off, uint32_t v)
-{
-	uint32_t le = htole32(v);
-	virtio_mmio_io(t->d, off, (uint8_t *)&le, 4, true);
-}
-
-static uint32_t rd32(struct t *t, uint64_t off)
-{
-	uint32_t v;
-	virtio_mmio_io(t->d, off, (uint8_t *)&v, 4, false);
-	return le32toh(v);
-}
-
-static uint64_t features(struct t *t)
-{
-	wr32(t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
-	uint64_t f = rd32(t, VIRTIO_MMIO_DEVICE_FEATURES);
-	wr32(t, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-	return f | (uint64_t)rd32(t, VIRTIO_MMIO_DEVICE_FEATURES) << 32;
-}
-
-/* The Linux driver's init sequence, acking everything offered. */
-static void driver_init(struct t *t)
-{
-	uint64_t f = features(t);
-
-	wr32(t, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE);
-	wr32(t, VIRTIO_MMIO_STATUS, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
-	wr32(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
-	wr32(t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)f);
-	wr32(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr32(t, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(f >> 32));
-	wr32(t, VIRTIO_MMIO_STATUS, S_FEAT);
-	assert_true(rd32(t, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_FEATURES_OK);
-	wr32(t, VIRTIO_MMIO_QUEUE_SEL, 0);
-	assert_int_equal(rd32(t, VIRTIO_MMIO_QUEUE_NUM_MAX), QNUM);
-	wr32(t, VIRTIO_MMIO_QUEUE_NUM, QNUM);
-	wr32(t, VIRTIO_MMIO_QUEUE_DESC_LOW, DESC);
-	wr32(t, VIRTIO_MMIO_QUEUE_AVAIL_LOW, AVAIL);
-	wr32(t, VIRTIO_MMIO_QUEUE_USED_LOW, USED);
-	wr32(t, VIRTIO_MMIO_QUEUE_READY, 1);
-	wr32(t, VIRTIO_MMIO_STATUS, S_FEAT | VIRTIO_CONFIG_S_DRIVER_OK);
-	assert_int_equal(rd32(t, VIRTIO_MMIO_STATUS), S_FEAT | VIRTIO_CONFIG_S_DRIVER_OK);
-}
+static uint8_t *ram(struct t *t, uint64_t gpa) { return vt_ram(&t->gm, gpa); }
 
 static struct t *setup_rl(const struct res_rate_limiter *rl)
 {
@@ -107,16 +60,16 @@ static struct t *setup_rl(const struct res_rate_limiter *rl)
 	struct res_entropy cfg = { .set = true };
 
 	assert_non_null(t);
-	t->gm.r[0] = (struct gm_region){ 0, RAM, calloc(1, RAM) };
-	t->gm.nr = 1;
-	t->gm.ram_size = RAM;
+	vt_ram_init(&t->gm, calloc(1, RAM), RAM);
 	assert_int_equal(evloop_init(&t->loop), 0);
 	t->irq_fd = eventfd(0, EFD_NONBLOCK);
 	if (rl)
 		cfg.rl = *rl;
 	assert_int_equal(rng_create(&t->r, &cfg, &t->gm, &t->loop, 0xc0001000, 5, t->irq_fd), 0);
 	t->d = rng_virtio(t->r);
-	driver_init(t);
+	t->q = (struct vq_drv){ .d = t->d, .gm = &t->gm, .desc = DESC, .avail = AVAIL,
+				.used = USED, .num = QNUM, .used_event = true };
+	vt_driver_init(&t->q);
 	return t;
 }
 
@@ -131,70 +84,7 @@ static void teardown(struct t *t)
 	free(t);
 }
 
-/* Make a chain available (descriptors handed out round the table). */
-static uint16_t add_chain(struct t *t, const struct seg *s, unsigned n)
-{
-	struct vring_desc *tbl = (struct vring_desc *)ram(t, DESC);
-	struct vring_avail *av = (struct vring_avail *)ram(t, AVAIL);
-	uint16_t head = t->next_desc;
-
-	for (unsigned i = 0; i < n; i++) {
-		uint16_t id = (uint16_t)((head + i) % QNUM);
-		tbl[id].addr = htole64(s[i].gpa);
-		tbl[id].len = htole32(s[i].len);
-		tbl[id].flags = htole16((s[i].write ? VRING_DESC_F_WRITE : 0) |
-					(i + 1 < n ? VRING_DESC_F_NEXT : 0));
-		tbl[id].next = htole16((uint16_t)((id + 1) % QNUM));
-	}
-	t->next_desc = (uint16_t)((head + n) % QNUM);
-	av->ring[t->avail_idx % QNUM] = htole16(head);
-	/* used_event: interrupt on the next used entry */
-	av->ring[QNUM] = ((struct vring_used *)ram(t, USED))->idx;
-	av->idx = htole16(++t->avail_idx);
-	return head;
-}
-
-static uint16_t used_idx(struct t *t)
-{
-	return le16toh(((struct vring_used *)ram(t, USED))->idx);
-}
-
-static struct vring_used_elem used_elem(struct t *t, uint16_t i)
-{
-	struct vring_used_elem e = ((struct vring_used *)ram(t, USED))->ring[i % QNUM];
-
-	e.id = le32toh(e.id);
-	e.len = le32toh(e.len);
-	return e;
-}
-
 static void kick(struct t *t) { virtio_queue_kick(t->d, 0); }
-
-static void run_loop(struct t *t, int timeout_ms)
-{
-	struct epoll_event ev[8];
-	int n = epoll_wait(t->loop.epfd, ev, 8, timeout_ms);
-
-	for (int i = 0; i < n; i++) {
-		struct evloop_handler *h = ev[i].data.ptr;
-		h->fn(h, ev[i].events);
-	}
-}
-
-static void wait_used(struct t *t, uint16_t idx)
-{
-	for (int i = 0; i < 300 && (int16_t)(used_idx(t) - idx) < 0; i++)
-		run_loop(t, 10);
-	assert_int_equal(used_idx(t), idx);
-}
-
-static uint64_t irqs(struct t *t)
-{
-	uint64_t n = 0;
-	if (read(t->irq_fd, &n, sizeof(n)) < 0)
-		n = 0;
-	return n;
-}
 
 static struct rng_stats stats(struct t *t)
 {
@@ -204,13 +94,7 @@ static struct rng_stats stats(struct t *t)
 }
 
 /* Driver reset (status 0) and a fresh init with empty rings. */
-static void reinit(struct t *t)
-{
-	wr32(t, VIRTIO_MMIO_STATUS, 0);
-	memset(ram(t, DESC), 0, DATA - DESC);
-	t->avail_idx = t->next_desc = 0;
-	driver_init(t);
-}
+static void reinit(struct t *t) { vt_reinit(&t->q, DATA - DESC); }
 
 static bool all_zero(struct t *t, uint64_t gpa, size_t len)
 {
@@ -224,12 +108,12 @@ static void test_identity(void **state)
 {
 	struct t *t = setup();
 
-	assert_int_equal(rd32(t, VIRTIO_MMIO_MAGIC_VALUE), 0x74726976);
-	assert_int_equal(rd32(t, VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_RNG);
-	assert_int_equal(features(t), 1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_RING_F_EVENT_IDX);
+	assert_int_equal(vt_rd32(t->d, VIRTIO_MMIO_MAGIC_VALUE), 0x74726976);
+	assert_int_equal(vt_rd32(t->d, VIRTIO_MMIO_DEVICE_ID), VIRTIO_ID_RNG);
+	assert_int_equal(vt_features(t->d), 1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_RING_F_EVENT_IDX);
 	/* no config space: reads see nothing, writes change nothing */
-	wr32(t, VIRTIO_MMIO_CONFIG, 0xdeadbeef);
-	assert_int_equal(rd32(t, VIRTIO_MMIO_CONFIG), 0);
+	vt_wr32(t->d, VIRTIO_MMIO_CONFIG, 0xdeadbeef);
+	assert_int_equal(vt_rd32(t->d, VIRTIO_MMIO_CONFIG), 0);
 	assert_false(t->d->broken);
 	teardown(t);
 }
@@ -239,20 +123,20 @@ static void test_one_segment(void **state)
 	struct t *t = setup();
 	const uint32_t n = 64;
 
-	add_chain(t, (struct seg[]){ { DATA, n, true } }, 1);
+	vq_add_chain(&t->q, (struct seg[]){ { DATA, n, true } }, 1);
 	kick(t);
-	assert_int_equal(used_idx(t), 1);
-	assert_int_equal(used_elem(t, 0).id, 0);
-	assert_int_equal(used_elem(t, 0).len, n);
+	assert_int_equal(vq_used_idx(&t->q), 1);
+	assert_int_equal(vq_used_elem(&t->q, 0).id, 0);
+	assert_int_equal(vq_used_elem(&t->q, 0).len, n);
 	assert_false(all_zero(t, DATA, n));
 	assert_true(all_zero(t, DATA + n, 64)); /* nothing past the buffer */
-	assert_true(irqs(t) > 0);
+	assert_true(vt_irqs(t->irq_fd) > 0);
 
 	/* a second request gets different bytes */
-	add_chain(t, (struct seg[]){ { DATA + 0x1000, n, true } }, 1);
+	vq_add_chain(&t->q, (struct seg[]){ { DATA + 0x1000, n, true } }, 1);
 	kick(t);
-	assert_int_equal(used_idx(t), 2);
-	assert_int_equal(used_elem(t, 1).len, n);
+	assert_int_equal(vq_used_idx(&t->q), 2);
+	assert_int_equal(vq_used_elem(&t->q, 1).len, n);
 	assert_memory_not_equal(ram(t, DATA), ram(t, DATA + 0x1000), n);
 
 	struct rng_stats s = stats(t);
@@ -274,13 +158,13 @@ static void test_segments(void **state)
 	};
 	uint16_t head;
 
-	head = add_chain(t, s, 4);
-	add_chain(t, s, 4); /* the same buffers again: new bytes */
+	head = vq_add_chain(&t->q, s, 4);
+	vq_add_chain(&t->q, s, 4); /* the same buffers again: new bytes */
 	kick(t);
-	assert_int_equal(used_idx(t), 2);
-	assert_int_equal(used_elem(t, 0).id, head);
-	assert_int_equal(used_elem(t, 0).len, 100 + 4096 + 1 + 33);
-	assert_int_equal(used_elem(t, 1).len, 100 + 4096 + 1 + 33);
+	assert_int_equal(vq_used_idx(&t->q), 2);
+	assert_int_equal(vq_used_elem(&t->q, 0).id, head);
+	assert_int_equal(vq_used_elem(&t->q, 0).len, 100 + 4096 + 1 + 33);
+	assert_int_equal(vq_used_elem(&t->q, 1).len, 100 + 4096 + 1 + 33);
 	assert_false(all_zero(t, s[0].gpa, s[0].len));
 	assert_false(all_zero(t, s[1].gpa, s[1].len));
 	assert_false(all_zero(t, s[3].gpa, s[3].len));
@@ -294,10 +178,10 @@ static void test_zero_length(void **state)
 	struct t *t = setup();
 
 	/* Firecracker: an empty writable buffer is fine, used.len 0 */
-	add_chain(t, (struct seg[]){ { DATA, 0, true } }, 1);
+	vq_add_chain(&t->q, (struct seg[]){ { DATA, 0, true } }, 1);
 	kick(t);
-	assert_int_equal(used_idx(t), 1);
-	assert_int_equal(used_elem(t, 0).len, 0);
+	assert_int_equal(vq_used_idx(&t->q), 1);
+	assert_int_equal(vq_used_elem(&t->q, 0).len, 0);
 	assert_int_equal(stats(t).entropy_event_fails, 0);
 	assert_int_equal(stats(t).entropy_event_count, 1);
 	assert_false(t->d->broken);
@@ -310,17 +194,17 @@ static void test_readable(void **state)
 
 	memset(ram(t, DATA), 0xab, 256);
 	/* all readable, and readable before writable: handed back untouched */
-	add_chain(t, (struct seg[]){ { DATA, 64, false } }, 1);
-	add_chain(t, (struct seg[]){ { DATA + 64, 64, false }, { DATA + 128, 64, true } }, 2);
-	add_chain(t, (struct seg[]){ { DATA + 0x1000, 32, true } }, 1);
+	vq_add_chain(&t->q, (struct seg[]){ { DATA, 64, false } }, 1);
+	vq_add_chain(&t->q, (struct seg[]){ { DATA + 64, 64, false }, { DATA + 128, 64, true } }, 2);
+	vq_add_chain(&t->q, (struct seg[]){ { DATA + 0x1000, 32, true } }, 1);
 	kick(t);
-	assert_int_equal(used_idx(t), 3);
-	assert_int_equal(used_elem(t, 0).len, 0);
-	assert_int_equal(used_elem(t, 1).len, 0);
+	assert_int_equal(vq_used_idx(&t->q), 3);
+	assert_int_equal(vq_used_elem(&t->q, 0).len, 0);
+	assert_int_equal(vq_used_elem(&t->q, 1).len, 0);
 	for (unsigned i = 0; i < 256; i++)
 		assert_int_equal(*ram(t, DATA + i), 0xab);
 	/* the device still serves */
-	assert_int_equal(used_elem(t, 2).len, 32);
+	assert_int_equal(vq_used_elem(&t->q, 2).len, 32);
 	assert_false(all_zero(t, DATA + 0x1000, 32));
 	assert_false(t->d->broken);
 
@@ -339,36 +223,36 @@ static void test_malformed(void **state)
 	uint16_t head;
 
 	/* a descriptor pointing past the table */
-	head = add_chain(t, (struct seg[]){ { DATA, 16, true }, { DATA + 16, 16, true } }, 2);
+	head = vq_add_chain(&t->q, (struct seg[]){ { DATA, 16, true }, { DATA + 16, 16, true } }, 2);
 	tbl[head].next = htole16(QNUM + 3);
-	irqs(t);
+	vt_irqs(t->irq_fd);
 	kick(t);
 	assert_true(t->d->broken);
-	assert_true(rd32(t, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET);
-	assert_true(rd32(t, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
-	assert_true(irqs(t) > 0);
-	assert_int_equal(used_idx(t), 0);
+	assert_true(vt_rd32(t->d, VIRTIO_MMIO_STATUS) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	assert_true(vt_rd32(t->d, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
+	assert_true(vt_irqs(t->irq_fd) > 0);
+	assert_int_equal(vq_used_idx(&t->q), 0);
 	/* broken: further kicks are ignored */
-	add_chain(t, (struct seg[]){ { DATA, 16, true } }, 1);
+	vq_add_chain(&t->q, (struct seg[]){ { DATA, 16, true } }, 1);
 	kick(t);
-	assert_int_equal(used_idx(t), 0);
+	assert_int_equal(vq_used_idx(&t->q), 0);
 
 	/* reset brings it back */
 	reinit(t);
 	assert_false(t->d->broken);
-	add_chain(t, (struct seg[]){ { DATA, 16, true } }, 1);
+	vq_add_chain(&t->q, (struct seg[]){ { DATA, 16, true } }, 1);
 	kick(t);
-	assert_int_equal(used_idx(t), 1);
-	assert_int_equal(used_elem(t, 0).len, 16);
+	assert_int_equal(vq_used_idx(&t->q), 1);
+	assert_int_equal(vq_used_elem(&t->q, 0).len, 16);
 
 	/* a buffer beyond RAM */
-	add_chain(t, (struct seg[]){ { RAM - 8, 16, true } }, 1);
+	vq_add_chain(&t->q, (struct seg[]){ { RAM - 8, 16, true } }, 1);
 	kick(t);
 	assert_true(t->d->broken);
 
 	/* readable after writable (virtio 1.x §2.7.4.2) */
 	reinit(t);
-	add_chain(t, (struct seg[]){ { DATA, 16, true }, { DATA + 16, 16, false } }, 2);
+	vq_add_chain(&t->q, (struct seg[]){ { DATA, 16, true }, { DATA + 16, 16, false } }, 2);
 	kick(t);
 	assert_true(t->d->broken);
 
@@ -388,34 +272,34 @@ static void test_rate_limited(void **state)
 	struct t *t = setup_rl(&rl);
 
 	/* a full bucket's worth goes, the next chain waits */
-	add_chain(t, (struct seg[]){ { DATA, 1024, true } }, 1);
-	add_chain(t, (struct seg[]){ { DATA + 0x1000, 512, true } }, 1);
-	add_chain(t, (struct seg[]){ { DATA + 0x2000, 256, true } }, 1);
+	vq_add_chain(&t->q, (struct seg[]){ { DATA, 1024, true } }, 1);
+	vq_add_chain(&t->q, (struct seg[]){ { DATA + 0x1000, 512, true } }, 1);
+	vq_add_chain(&t->q, (struct seg[]){ { DATA + 0x2000, 256, true } }, 1);
 	kick(t);
-	assert_int_equal(used_idx(t), 1);
-	assert_int_equal(used_elem(t, 0).len, 1024);
+	assert_int_equal(vq_used_idx(&t->q), 1);
+	assert_int_equal(vq_used_elem(&t->q, 0).len, 1024);
 	assert_true(all_zero(t, DATA + 0x1000, 512)); /* nothing written before tokens */
 	assert_int_equal(stats(t).entropy_rate_limiter_throttled, 1);
 	/* a kick while throttled pops nothing (Firecracker counts it as a
 	 * rate limiter event) */
 	kick(t);
-	assert_int_equal(used_idx(t), 1);
+	assert_int_equal(vq_used_idx(&t->q), 1);
 	assert_int_equal(stats(t).entropy_rate_limiter_throttled, 1);
 	assert_int_equal(stats(t).rate_limiter_event_count, 1);
 
 	/* half a second later 512 bytes have refilled: the timer retries and
 	 * the 512-byte chain goes, the 256-byte one waits again */
 	fake_ns += 500 * MS;
-	wait_used(t, 2);
-	assert_int_equal(used_elem(t, 1).len, 512);
+	vq_wait_used(&t->q, &t->loop, 2);
+	assert_int_equal(vq_used_elem(&t->q, 1).len, 512);
 	assert_false(all_zero(t, DATA + 0x1000, 512));
 	assert_true(all_zero(t, DATA + 0x2000, 256));
-	for (int i = 0; i < 20 && used_idx(t) == 2; i++)
-		run_loop(t, 10);
-	assert_int_equal(used_idx(t), 2);
+	for (int i = 0; i < 20 && vq_used_idx(&t->q) == 2; i++)
+		vt_run_loop(&t->loop, 10);
+	assert_int_equal(vq_used_idx(&t->q), 2);
 	fake_ns += 250 * MS;
-	wait_used(t, 3);
-	assert_int_equal(used_elem(t, 2).len, 256);
+	vq_wait_used(&t->q, &t->loop, 3);
+	assert_int_equal(vq_used_elem(&t->q, 2).len, 256);
 
 	struct rng_stats s = stats(t);
 	assert_int_equal(s.entropy_bytes, 1024 + 512 + 256);
@@ -433,16 +317,16 @@ static void test_ops_limited(void **state)
 	struct t *t = setup_rl(&rl);
 
 	for (unsigned i = 0; i < 3; i++)
-		add_chain(t, (struct seg[]){ { DATA + i * 0x100, 16, true } }, 1);
+		vq_add_chain(&t->q, (struct seg[]){ { DATA + i * 0x100, 16, true } }, 1);
 	kick(t);
-	assert_int_equal(used_idx(t), 2);
+	assert_int_equal(vq_used_idx(&t->q), 2);
 	fake_ns += 500 * MS;
-	wait_used(t, 3);
+	vq_wait_used(&t->q, &t->loop, 3);
 	/* readable chains are not charged (Firecracker checks them first) */
-	add_chain(t, (struct seg[]){ { DATA, 16, false } }, 1);
+	vq_add_chain(&t->q, (struct seg[]){ { DATA, 16, false } }, 1);
 	kick(t);
-	assert_int_equal(used_idx(t), 4);
-	assert_int_equal(used_elem(t, 3).len, 0);
+	assert_int_equal(vq_used_idx(&t->q), 4);
+	assert_int_equal(vq_used_elem(&t->q, 3).len, 0);
 	teardown(t);
 }
 
@@ -453,8 +337,8 @@ static void test_metrics(void **state)
 
 	memset(&m, 0, sizeof(m));
 	m.entropy.entropy_bytes = 7;
-	add_chain(t, (struct seg[]){ { DATA, 100, true } }, 1);
-	add_chain(t, (struct seg[]){ { DATA, 100, false } }, 1);
+	vq_add_chain(&t->q, (struct seg[]){ { DATA, 100, true } }, 1);
+	vq_add_chain(&t->q, (struct seg[]){ { DATA, 100, false } }, 1);
 	kick(t);
 	rng_add_metrics(t->r, &m);
 	assert_int_equal(m.entropy.entropy_bytes, 107);

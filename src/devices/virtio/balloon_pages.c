@@ -108,27 +108,35 @@ static void report_chain(struct balloon_dev *b, const struct virtq_chain *c)
 
 typedef void (*chain_fn)(struct balloon_dev *b, const struct virtq_chain *c);
 
+struct drain_ctx {
+	struct balloon_dev *b;
+	unsigned q;
+	chain_fn fn;
+};
+
+static int drain_one(void *ctx, struct virtq_chain *c)
+{
+	struct drain_ctx *x = ctx;
+	struct virtio_dev *d = &x->b->vdev;
+
+	x->fn(x->b, c);
+	if (virtq_push(&d->vq[x->q], d->gm, c->head, 0) < 0) {
+		virtio_dev_fail(d, "balloon: cannot publish a used buffer");
+		return VIRTIO_STOP;
+	}
+	return VIRTIO_NEXT;
+}
+
 /* Serve every available chain of queue q, then interrupt once. */
 static void drain(struct balloon_dev *b, unsigned q, chain_fn fn)
 {
-	struct virtio_dev *d = &b->vdev;
-	bool used = false;
-	int rc;
+	struct drain_ctx x = { .b = b, .q = q, .fn = fn };
+	bool was_broken = b->vdev.broken;
 
-	while ((rc = virtq_pop(&d->vq[q], d->gm, &b->chain)) > 0) {
-		fn(b, &b->chain);
-		if (virtq_push(&d->vq[q], d->gm, b->chain.head, 0) < 0) {
-			rc = -EPROTO;
-			break;
-		}
-		used = true;
-	}
-	if (used)
-		virtio_notify_queue(d, q);
-	if (rc < 0) {
+	if (virtio_serve_queue(&b->vdev, q, &b->chain, NULL, drain_one, &x))
+		virtio_notify_queue(&b->vdev, q);
+	if (!was_broken && b->vdev.broken)
 		b->c.event_fails++;
-		virtio_dev_fail(d, "balloon: malformed ring or chain");
-	}
 }
 
 void bal_pages_notify(struct balloon_dev *b, enum bal_queue role, unsigned q)

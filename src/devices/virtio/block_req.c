@@ -15,7 +15,6 @@
 #include "ember/log.h"
 #include "block_internal.h"
 
-enum { REQ_NEXT, REQ_RETRY, REQ_STOP };
 
 bool blk_live(const struct blk_dev *b)
 {
@@ -212,7 +211,7 @@ static bool queued(const struct blk_dev *b, const struct blk_req *r)
 	       (r->io.type == VIRTIO_BLK_T_FLUSH && b->writeback);
 }
 
-/* Async: REQ_NEXT (queued or completed), REQ_RETRY (ring full), REQ_STOP. */
+/* Async: VIRTIO_NEXT (queued or completed), VIRTIO_RETRY (ring full), VIRTIO_STOP. */
 static int submit(struct blk_dev *b, struct blk_req *r, uint16_t head, bool *used)
 {
 	int rc = blk_aio_submit(b, r, head);
@@ -221,18 +220,18 @@ static int submit(struct blk_dev *b, struct blk_req *r, uint16_t head, bool *use
 		give_tokens(b, r);
 		b->io_throttled = true;
 		b->st.io_engine_throttled_events++;
-		return REQ_RETRY;
+		return VIRTIO_RETRY;
 	}
 	if (rc == -EEXIST) {
 		virtio_dev_fail(&b->vdev, "a chain head already in flight was made available");
-		return REQ_STOP;
+		return VIRTIO_STOP;
 	}
 	if (rc) {
 		b->st.execute_fails++;
 		blk_complete(b, head, &r->io, VIRTIO_BLK_S_IOERR, 0);
 		*used = true;
 	}
-	return REQ_NEXT;
+	return VIRTIO_NEXT;
 }
 
 static int handle(struct blk_dev *b, bool *used)
@@ -246,24 +245,24 @@ static int handle(struct blk_dev *b, bool *used)
 		log_ratelimited(LOG_WARN, "block: malformed request chain at head %u", head);
 		blk_complete(b, head, &r->io, VIRTIO_BLK_S_IOERR, 0);
 		*used = true;
-		return REQ_NEXT;
+		return VIRTIO_NEXT;
 	}
 	code = validate(b, r);
 	if (code != VIRTIO_BLK_S_OK) {
 		blk_complete(b, head, &r->io, code, 0);
 		*used = true;
-		return REQ_NEXT;
+		return VIRTIO_NEXT;
 	}
 	if (!take_tokens(b, r)) {
 		b->st.rate_limiter_throttled_events++;
-		return REQ_RETRY;
+		return VIRTIO_RETRY;
 	}
 	if (queued(b, r))
 		return submit(b, r, head, used);
 	code = execute(b, r, &to_mem);
 	blk_complete(b, head, &r->io, code, to_mem);
 	*used = true;
-	return REQ_NEXT;
+	return VIRTIO_NEXT;
 }
 
 void blk_complete(struct blk_dev *b, uint16_t head, const struct blk_io *io, uint8_t code,
@@ -291,35 +290,32 @@ void blk_complete(struct blk_dev *b, uint16_t head, const struct blk_io *io, uin
 		log_ratelimited(LOG_ERROR, "block: could not publish used head %u", head);
 }
 
+/* "used" is set only by requests completed here, not by ones queued to io_uring. */
+struct serve_ctx {
+	struct blk_dev *b;
+	bool used;
+};
+
+static bool can_pop(void *ctx)
+{
+	struct blk_dev *b = ((struct serve_ctx *)ctx)->b;
+
+	return !b->io_throttled && !rl_is_blocked(&b->rl);
+}
+
+static int chain(void *ctx, struct virtq_chain *c)
+{
+	struct serve_ctx *sc = ctx;
+
+	return handle(sc->b, &sc->used);
+}
+
 void blk_process_queue(struct blk_dev *b)
 {
-	struct virtio_dev *d = &b->vdev;
-	struct virtq *q = &d->vq[0];
-	bool used = false, rechecked = false;
-	int rc;
+	struct serve_ctx sc = { .b = b };
 
-	while (!b->io_throttled && !rl_is_blocked(&b->rl)) {
-		rc = virtq_pop(q, d->gm, &b->chain);
-		if (rc < 0) {
-			virtio_dev_fail(d, "malformed avail ring or descriptor chain");
-			break;
-		}
-		if (rc == 0) {
-			/* Re-enable kicks, then look once more for what raced in;
-			 * a second empty look means the guest is toying with idx. */
-			if (rechecked || !virtq_enable_notify(q, d->gm))
-				break;
-			rechecked = true;
-			continue;
-		}
-		rechecked = false;
-		rc = handle(b, &used);
-		if (rc == REQ_RETRY)
-			virtq_unpop(q);
-		if (rc != REQ_NEXT)
-			break;
-	}
+	virtio_serve_queue(&b->vdev, 0, &b->chain, can_pop, chain, &sc);
 	blk_aio_kick(b);
-	if (used)
-		virtio_notify_queue(d, 0);
+	if (sc.used)
+		virtio_notify_queue(&b->vdev, 0);
 }

@@ -30,7 +30,6 @@ struct rng_dev {
 	struct virtq_chain chain; /* scratch for virtq_pop (too big for the stack) */
 };
 
-enum { RNG_NEXT, RNG_RETRY, RNG_STOP };
 
 /* DRIVER_OK, not failed or broken, queue ready: may we touch the ring? The
  * rate limiter's timer fires regardless of the driver's state. */
@@ -113,8 +112,8 @@ static bool rng_take_tokens(struct rng_dev *r, uint32_t len)
 	return true;
 }
 
-/* One popped chain: RNG_NEXT (used element published), RNG_RETRY
- * (throttled: the caller puts it back) or RNG_STOP. */
+/* One popped chain: VIRTIO_NEXT (used element published), VIRTIO_RETRY
+ * (throttled: the caller puts it back) or VIRTIO_STOP. */
 static int rng_handle(struct rng_dev *r)
 {
 	struct virtio_dev *d = &r->vdev;
@@ -130,7 +129,7 @@ static int rng_handle(struct rng_dev *r)
 	} else {
 		if (!rng_take_tokens(r, len)) {
 			r->st.entropy_rate_limiter_throttled++;
-			return RNG_RETRY;
+			return VIRTIO_RETRY;
 		}
 		done = rng_fill_chain(r, len);
 	}
@@ -138,45 +137,30 @@ static int rng_handle(struct rng_dev *r)
 		/* Only a queue that is not ready fails here; nothing more to do. */
 		log_ratelimited(LOG_ERROR, "entropy: could not publish used head %u", head);
 		r->st.entropy_event_fails++;
-		return RNG_STOP;
+		return VIRTIO_STOP;
 	}
 	r->st.entropy_bytes += done;
-	return RNG_NEXT;
+	return VIRTIO_NEXT;
+}
+
+static bool rng_can_pop(void *ctx)
+{
+	struct rng_dev *r = ctx;
+
+	return !rl_is_blocked(&r->rl);
+}
+
+static int rng_chain(void *ctx, struct virtq_chain *c)
+{
+	return rng_handle(ctx);
 }
 
 /* Drain queue 0 until it is empty or the rate limiter says stop; interrupt
  * the driver if anything was used. */
 static void rng_process_queue(struct rng_dev *r)
 {
-	struct virtio_dev *d = &r->vdev;
-	struct virtq *q = &d->vq[0];
-	bool used = false, rechecked = false;
-	int rc;
-
-	while (!rl_is_blocked(&r->rl)) {
-		rc = virtq_pop(q, d->gm, &r->chain);
-		if (rc < 0) {
-			virtio_dev_fail(d, "malformed avail ring or descriptor chain");
-			break;
-		}
-		if (rc == 0) {
-			/* Re-enable kicks, then look once more for what raced in;
-			 * a second empty look means the guest is toying with idx. */
-			if (rechecked || !virtq_enable_notify(q, d->gm))
-				break;
-			rechecked = true;
-			continue;
-		}
-		rechecked = false;
-		rc = rng_handle(r);
-		if (rc == RNG_RETRY)
-			virtq_unpop(q);
-		if (rc != RNG_NEXT)
-			break;
-		used = true;
-	}
-	if (used)
-		virtio_notify_queue(d, 0);
+	if (virtio_serve_queue(&r->vdev, 0, &r->chain, rng_can_pop, rng_chain, r))
+		virtio_notify_queue(&r->vdev, 0);
 }
 
 static uint64_t rng_features(struct virtio_dev *d)
