@@ -12,7 +12,7 @@ GUEST_LIB_OBJS := $(GUEST_OUT)/obj/crt0.o $(GUEST_OUT)/obj/lib.o
 # virtio-mmio driver (lib/virtio.c): linked into every guest, used by blk and hostile
 GUEST_LIB_OBJS += $(GUEST_OUT)/obj/virtio.o
 GUEST_VIRTIO_USERS := $(GUEST_OUT)/obj/virtio.o $(GUEST_OUT)/obj/guest_blk.o $(GUEST_OUT)/obj/guest_hostile.o \
-	$(GUEST_OUT)/obj/guest_rng.o
+	$(GUEST_OUT)/obj/guest_rng.o $(GUEST_OUT)/obj/guest_balloon.o
 GUEST_LD := $(GUEST_DIR)/lib/guest.ld
 
 GUEST_CFLAGS := -std=c11 -ffreestanding -nostdlib -fno-builtin -mno-red-zone -fno-pic -fno-pie \

@@ -556,6 +556,10 @@ if [ $MODE = ember ] && rng_start $name; then
 	check "$name: took >= 700 ms (took $MS ms)" test "$MS" -ge 700
 fi
 
+# ---- virtio-balloon: balloon (ember only, driven through its API) -----------
+# shellcheck source=tests/guest/balloon.sh
+. "$ROOT/tests/guest/balloon.sh"
+
 if [ $DRY -eq 1 ]; then
 	echo "guest: 0 passed, 0 failed, $PLANNED skipped"
 	exit 0

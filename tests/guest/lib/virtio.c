@@ -253,9 +253,24 @@ void vdev_set_queue_addrs(struct vdev *d, uint64_t desc, uint64_t avail, uint64_
 	vreg_write(d, VIRTIO_MMIO_QUEUE_USED_HIGH, (uint32_t)(used >> 32));
 }
 
+void vdev_queue_view(struct vdev *view, const struct vdev *d, uint16_t q)
+{
+	memset(view, 0, sizeof(*view));
+	view->base = d->base;
+	view->size = d->size;
+	view->irq = d->irq;
+	view->device_id = d->device_id;
+	view->vendor_id = d->vendor_id;
+	view->version = d->version;
+	view->dev_features = d->dev_features;
+	view->drv_features = d->drv_features;
+	view->vector = d->vector;
+	view->qidx = q;
+}
+
 int vdev_setup_queue(struct vdev *d, uint16_t qsize)
 {
-	vreg_write(d, VIRTIO_MMIO_QUEUE_SEL, 0);
+	vreg_write(d, VIRTIO_MMIO_QUEUE_SEL, d->qidx);
 	if (vreg_read(d, VIRTIO_MMIO_QUEUE_READY))
 		return -1;
 	uint32_t max = vreg_read(d, VIRTIO_MMIO_QUEUE_NUM_MAX);
@@ -290,7 +305,7 @@ int vdev_setup_queue(struct vdev *d, uint16_t qsize)
 	return 0;
 }
 
-int vdev_init(struct vdev *d, uint64_t want, uint16_t qsize, const char **why)
+int vdev_negotiate(struct vdev *d, uint64_t want, const char **why)
 {
 	const char *dummy;
 	uint32_t st;
@@ -312,16 +327,39 @@ int vdev_init(struct vdev *d, uint64_t want, uint16_t qsize, const char **why)
 	vreg_write(d, VIRTIO_MMIO_STATUS, st);
 	if (!(vstatus(d) & VIRTIO_STATUS_FEATURES_OK))
 		return *why = "FEATURES_OK refused", -4;
-	int r = vdev_setup_queue(d, qsize);
-	if (r)
-		return *why = r == -1 ? "queue 0 already ready" : r == -2 ? "queue 0 missing (NumMax 0)"
-								      : "QueueReady does not read back 1",
-		       -5;
+	return 0;
+}
+
+int vdev_driver_ok(struct vdev *d, const char **why)
+{
+	const char *dummy;
+	uint32_t st = VIRTIO_STATUS_ACK | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK;
+
+	if (!why)
+		why = &dummy;
 	vreg_write(d, VIRTIO_MMIO_STATUS, st | VIRTIO_STATUS_DRIVER_OK);
 	st = vstatus(d);
 	if (st & (VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED) || !(st & VIRTIO_STATUS_DRIVER_OK))
 		return *why = "DRIVER_OK not accepted", -6;
 	return 0;
+}
+
+int vdev_init(struct vdev *d, uint64_t want, uint16_t qsize, const char **why)
+{
+	const char *dummy;
+	int r;
+
+	if (!why)
+		why = &dummy;
+	r = vdev_negotiate(d, want, why);
+	if (r)
+		return r;
+	r = vdev_setup_queue(d, qsize);
+	if (r)
+		return *why = r == -1 ? "queue 0 already ready" : r == -2 ? "queue 0 missing (NumMax 0)"
+								      : "QueueReady does not read back 1",
+		       -5;
+	return vdev_driver_ok(d, why);
 }
 
 /* ---- queue 0 ---------------------------------------------------------------- */
@@ -376,7 +414,7 @@ void vq_kick(struct vdev *d, bool force)
 		return;
 	}
 	d->kicks++;
-	vreg_write(d, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
+	vreg_write(d, VIRTIO_MMIO_QUEUE_NOTIFY, d->qidx);
 }
 
 bool vq_get(struct vdev *d, uint32_t *id, uint32_t *len)
@@ -414,6 +452,20 @@ static void on_wake(struct frame *f)
 	lapic_write(LAPIC_EOI, 0);
 }
 
+/* Sleep until an interrupt (the device's), or the LAPIC timer `us` later:
+ * one-shot on VEC_WAKE (1 GHz bus, divide by 1). With `unless_used`, not
+ * at all if a used element is already there. */
+static void sleep_bounded(const struct vdev *d, uint32_t us, bool unless_used)
+{
+	lapic_write(LAPIC_TIMER_DIV, 0xb);
+	lapic_write(LAPIC_LVT_TIMER, VEC_WAKE);
+	lapic_write(LAPIC_TIMER_INIT, us * 1000);
+	if (!unless_used || !vq_pending_used(d))
+		sti_hlt();
+	cli();
+	lapic_write(LAPIC_TIMER_INIT, 0);
+}
+
 bool vq_wait(struct vdev *d, uint32_t *id, uint32_t *len, uint32_t timeout_us)
 {
 	uint64_t k = tsc_khz();
@@ -425,20 +477,19 @@ bool vq_wait(struct vdev *d, uint32_t *id, uint32_t *len, uint32_t timeout_us)
 			return true;
 		if (k ? rdtsc() > deadline : i > spins)
 			return false;
-		if (d->vector >= 0) {
-			/* Sleep until the device's interrupt, or the LAPIC timer
-			 * 1 ms later: one-shot on VEC_WAKE. */
-			lapic_write(LAPIC_TIMER_DIV, 0xb);
-			lapic_write(LAPIC_LVT_TIMER, VEC_WAKE);
-			lapic_write(LAPIC_TIMER_INIT, 1000000);
-			if (!vq_pending_used(d))
-				sti_hlt();
-			cli();
-			lapic_write(LAPIC_TIMER_INIT, 0);
-		} else {
+		if (d->vector >= 0)
+			sleep_bounded(d, 1000, true);
+		else
 			cpu_relax();
-		}
 	}
+}
+
+void vdev_idle(const struct vdev *d, uint32_t us)
+{
+	if (d->vector >= 0)
+		sleep_bounded(d, us, false);
+	else
+		lapic_delay_us(us);
 }
 
 /* ---- interrupts ------------------------------------------------------------ */

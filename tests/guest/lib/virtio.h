@@ -1,8 +1,9 @@
 /* Minimal virtio-mmio (Version 2) driver for the test guests: device
- * discovery, the status/feature/queue-setup handshake, one split virtqueue
- * (queue 0) driven by polling (optionally by the device's interrupt through
- * the IOAPIC), and raw register/ring access for guests that misbehave on
- * purpose (tests/guest/hostile.c).
+ * discovery, the status/feature/queue-setup handshake, split virtqueues
+ * (queue 0 on the device's struct vdev, any other through a view of it,
+ * vdev_queue_view) driven by polling (optionally by the device's interrupt
+ * through the IOAPIC), and raw register/ring access for guests that
+ * misbehave on purpose (tests/guest/hostile.c).
  *
  * Discovery: every `virtio_mmio.device=<size>@<addr>:<irq>` on the command
  * line (ember/Firecracker append one per device); with none, the QEMU
@@ -116,7 +117,9 @@ struct vdev {
 	int irq;	       /* GSI / IOAPIC pin; -1 if unknown */
 	uint32_t device_id, vendor_id, version;
 	uint64_t dev_features, drv_features;
-	/* queue 0 */
+	/* the queue this struct drives: 0, or another one through a view
+	 * (vdev_queue_view) */
+	uint16_t qidx;
 	uint16_t qsize;
 	struct vring_desc *desc;
 	struct vring_avail *avail;
@@ -172,7 +175,11 @@ uint64_t vcfg_read64(const struct vdev *d, uint32_t off); /* generation-checked 
  * is required); queue 0 of min(NumMax, qsize) entries. 0 on success, else
  * a negative step number; `why` (if non-NULL) names the failing step. */
 int vdev_init(struct vdev *d, uint64_t want, uint16_t qsize, const char **why);
-/* The steps of vdev_init, for guests that deviate on purpose. */
+/* The steps of vdev_init, for guests that deviate on purpose or drive more
+ * than one queue: vdev_negotiate (magic .. FEATURES_OK; 0 or the negative
+ * step of vdev_init), the queues, then vdev_driver_ok. */
+int vdev_negotiate(struct vdev *d, uint64_t want, const char **why);
+int vdev_driver_ok(struct vdev *d, const char **why);
 void vdev_reset(struct vdev *d);	  /* Status = 0, waits until it reads 0 */
 uint64_t vdev_read_features(struct vdev *d);
 void vdev_write_features(struct vdev *d, uint64_t f);
@@ -180,6 +187,13 @@ void vdev_write_features(struct vdev *d, uint64_t f);
  * addresses may be overridden afterwards through the raw registers). */
 int vdev_setup_queue(struct vdev *d, uint16_t qsize);
 void vdev_set_queue_addrs(struct vdev *d, uint64_t desc, uint64_t avail, uint64_t used);
+/* A view of device d that drives queue q (QueueSel and QueueNotify value q)
+ * with its own ring: same window, features and interrupt vector, no ring yet
+ * (vdev_setup_queue(view, ..) next). All vq_* calls work on a view. */
+void vdev_queue_view(struct vdev *view, const struct vdev *d, uint16_t q);
+/* Wait up to `us` (< 4 s) for anything: with the device interrupt enabled, sti;hlt
+ * bounded by the LAPIC timer (an interrupt ends it early); else a busy wait. */
+void vdev_idle(const struct vdev *d, uint32_t us);
 
 /* Queue 0. vq_add returns the chain head or -1 if not enough descriptors. */
 int vq_add(struct vdev *d, const struct vbuf *bufs, int n);
