@@ -6,7 +6,7 @@ set -eu
 PKGS="gcc make pkg-config libc6-dev linux-libc-dev
 libjansson-dev libcmocka-dev libmicrohttpd-dev libseccomp-dev liburing-dev
 acpica-tools qemu-system-x86 busybox-static cpio kmod curl lz4 zstd e2fsprogs
-python3 python3-yaml python3-jsonschema socat iproute2 time"
+python3 python3-yaml python3-jsonschema socat iperf3 iproute2 time"
 
 missing=""
 for p in $PKGS; do

@@ -1,14 +1,18 @@
 #!/bin/sh
 # build.sh [--with-qemu]: build the lab's initramfs and disk images from
-# Debian packages only (busybox-static, kmod's modinfo, cpio, curl, e2fsprogs,
-# the cached kernel package; with --with-qemu also qemu-system-x86 for
-# bench/lab-boot.sh):
-#   $LAB_OUT/guest.cpio  L2 guest: busybox, tests/lab/guest/init, virtio modules
+# Debian packages only (busybox-static, kmod's modinfo, cpio, curl, socat,
+# iperf3, iproute2, e2fsprogs, the cached kernel package; with --with-qemu
+# also qemu-system-x86 for bench/lab-boot.sh):
+#   $LAB_OUT/guest.cpio  L2 guest: busybox, tests/lab/guest/init, virtio
+#                        modules (blk, net, balloon, vsock, rng), socat,
+#                        iperf3, udhcpc's script
 #   $LAB_OUT/disks/*.ext4  L2 root file systems for the block-device scenarios
 #   $LAB_OUT/l1-disk.img L1's virtio disk: an ext4 file system holding those
-#   $LAB_OUT/l1.cpio     L1: busybox, kvm and virtio modules, ember, curl (+
-#                        their shared libraries and loader), the guest kernel
-#                        (bzImage and ELF vmlinux), guest.cpio, the scenarios
+#   $LAB_OUT/l1.cpio     L1: busybox, kvm, virtio, bridge and tun modules,
+#                        ember, curl, socat, iperf3, ip and bridge (iproute2),
+#                        ember-switch when built (each with its shared
+#                        libraries and loader), the guest kernel (bzImage and
+#                        ELF vmlinux), guest.cpio, the scenarios
 # All are rebuilt every run (about 2 s): no stale-image questions.
 # Uncompressed cpio: the L1 and L2 kernels run under an emulator, where
 # unpacking plain cpio is much cheaper than decompressing.
@@ -20,7 +24,7 @@ with_qemu=0
 [ "${1:-}" = --with-qemu ] && with_qemu=1
 
 [ -x "$LAB_EMBER" ] || { echo "lab: $LAB_EMBER missing: run make first" >&2; exit 1; }
-for t in busybox cpio modinfo curl lz4 apt-get dpkg-deb mke2fs; do
+for t in busybox cpio modinfo curl socat iperf3 ip bridge lz4 apt-get dpkg-deb mke2fs; do
 	command -v $t >/dev/null || { echo "lab: $t missing: run make deps" >&2; exit 1; }
 done
 BUSYBOX=/bin/busybox # busybox-static: no libraries to copy
@@ -55,12 +59,15 @@ install_modules() {
 	while read -r m; do cp "$(mod_path "$m")" "$r/lib/modules/$m.ko"; done < "$r/etc/modules.order"
 }
 
-# install_bin ROOT BIN: copy BIN to ROOT/bin with every shared library ldd
-# lists (the dynamic loader included), at the same paths as on the host.
+# install_bin ROOT BIN [DIR]: copy BIN to ROOT/DIR (default /bin) with every
+# shared library ldd lists (the dynamic loader included), at the same paths
+# as on the host. A busybox applet link of the same name goes first: cp
+# would write through it into busybox itself.
 install_bin() {
-	r=$1 b=$2
-	mkdir -p "$r/bin"
-	cp -L "$b" "$r/bin/"
+	r=$1 b=$2 dir=${3:-/bin}
+	mkdir -p "$r$dir"
+	rm -f "$r$dir/$(basename "$b")"
+	cp -L "$b" "$r$dir/"
 	ldd "$b" 2>/dev/null | sed -n 's/.*=> \(\/[^ ]*\) .*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (.*/\1/p' |
 		while read -r lib; do
 			mkdir -p "$r$(dirname "$lib")"
@@ -88,8 +95,17 @@ g="$LAB_OUT/guest-root"
 new_root "$g"
 install -m 755 tests/lab/guest/init "$g/init"
 # The virtio drivers a Firecracker-style guest uses (shared/kvm-here.md §3).
+# virtio_net pulls in net_failover and failover, vmw_vsock_virtio_transport
+# vsock and vmw_vsock_virtio_transport_common; hw_random's core is built in
+# (CONFIG_HW_RANDOM=y), virtio_rng is the module.
 install_modules "$g" virtio_mmio virtio_blk virtio_net virtio_balloon \
 	vmw_vsock_virtio_transport virtio_rng
+# The vsock and network scenarios' tools (Debian's socat and iperf3 with their
+# libraries) and busybox udhcpc's script (its default path).
+install_bin "$g" "$(command -v socat)"
+install_bin "$g" "$(command -v iperf3)"
+mkdir -p "$g/etc/udhcpc"
+install -m 755 tests/lab/guest/udhcpc.script "$g/etc/udhcpc/default.script"
 mkcpio "$g" "$LAB_OUT/guest.cpio"
 
 # --- Block-device images (scenarios 8, 9) -----------------------------------------
@@ -125,10 +141,21 @@ l="$LAB_OUT/l1-root"
 new_root "$l"
 install -m 755 tests/lab/l1/init "$l/init"
 # KVM; virtio-mmio (found through QEMU microvm's ACPI) and virtio-blk for
-# L1's disk with the block-device images.
-install_modules "$l" kvm_amd virtio_mmio virtio_blk
+# L1's disk with the block-device images; bridge (with stp, llc) and tun for
+# the network scenarios' TAP devices and Linux bridge.
+install_modules "$l" kvm_amd virtio_mmio virtio_blk bridge tun
 install_bin "$l" "$LAB_EMBER"
 install_bin "$l" "$(command -v curl)"
+# The vsock and network scenarios' host side: socat, iperf3, iproute2's ip
+# and bridge (busybox's ip cannot create bridges or TAP devices), and
+# ember-switch once it is built (those scenarios skip without it). iproute2's
+# ip goes to /usr/sbin: busybox's shell runs its own applet for a bare `ip`
+# whatever PATH says (lib.sh's ip() calls /usr/sbin/ip).
+install_bin "$l" "$(command -v socat)"
+install_bin "$l" "$(command -v iperf3)"
+install_bin "$l" "$(command -v ip)" /usr/sbin
+install_bin "$l" "$(command -v bridge)"
+if [ -x "$LAB_SWITCH" ]; then install_bin "$l" "$LAB_SWITCH"; fi
 mkdir -p "$l/lab"
 cp tests/lab/l1/lib.sh tests/lab/l1/bench.sh "$l/lab/"
 # L1's config.sh: this one plus the values in force here, so that overrides
@@ -140,6 +167,7 @@ cp tests/lab/l1/lib.sh tests/lab/l1/bench.sh "$l/lab/"
 	q LAB_L2_TIMEOUT "$LAB_L2_TIMEOUT"
 	q LAB_CURL_TIMEOUT "$LAB_CURL_TIMEOUT"
 	q LAB_TODO_SMP "$LAB_TODO_SMP"
+	q LAB_ENTROPY_KIB "$LAB_ENTROPY_KIB"
 } > "$l/lab/config.sh"
 cp -r tests/lab/l1/scenarios "$l/lab/scenarios"
 cp "$kroot/boot/vmlinuz-$LAB_KVER" "$l/lab/vmlinuz"

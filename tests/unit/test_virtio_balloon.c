@@ -50,9 +50,9 @@ struct t {
 
 static uint8_t *ram(struct t *t, uint64_t gpa) { return vt_ram(&t->gm, gpa); }
 
-/* The Linux driver's init: ack (offered & mask), set up the queues of the
- * acked features, consecutively numbered as init_vqs() does. */
-static void driver_init(struct t *t, uint64_t mask)
+/* The Linux driver's init up to DRIVER_OK: ack (offered & mask), set up the
+ * queues of the acked features, consecutively numbered as init_vqs() does. */
+static void driver_queues(struct t *t, uint64_t mask)
 {
 	for (unsigned q = 0; q < 4; q++)
 		t->q[q] = (struct vq_drv){ .d = t->d, .gm = &t->gm, .desc = QBASE(q),
@@ -65,10 +65,16 @@ static void driver_init(struct t *t, uint64_t mask)
 
 	for (unsigned q = 0; q < nq; q++)
 		vt_queue_setup(&t->q[q], q, false);
+}
+
+static void driver_init(struct t *t, uint64_t mask)
+{
+	driver_queues(t, mask);
 	vt_driver_ok(t->d);
 }
 
-static struct t *setup_cfg(const struct res_balloon *cfg, uint64_t mask, bool loop)
+/* The device, no driver yet. */
+static struct t *create(const struct res_balloon *cfg, bool loop)
 {
 	struct t *t = calloc(1, sizeof(*t));
 	void *m = mmap(NULL, RAM, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -81,6 +87,13 @@ static struct t *setup_cfg(const struct res_balloon *cfg, uint64_t mask, bool lo
 					5, t->irq_fd),
 			 0);
 	t->d = balloon_virtio(t->b);
+	return t;
+}
+
+static struct t *setup_cfg(const struct res_balloon *cfg, uint64_t mask, bool loop)
+{
+	struct t *t = create(cfg, loop);
+
 	driver_init(t, mask);
 	return t;
 }
@@ -203,6 +216,15 @@ static void test_inflate(void **state)
 	assert_int_equal(vq_used_idx(&t->q[0]), 3);
 	assert_int_equal(ctr(t).madvise_calls, before + 1);
 	assert_true(page_is(t, 0x110, 0));
+
+	/* Linux sends its batches in reverse allocation order: descending
+	 * runs merge too, and a run may grow at either end. */
+	before = ctr(t).madvise_calls;
+	fill(t, 0x108, 0x20, 0xaa);
+	send_pfns(t, 0, (uint32_t[]){ 0x10a, 0x109, 0x108, 0x120, 0x11f, 0x121 }, 6);
+	assert_int_equal(ctr(t).madvise_calls, before + 2);
+	for (uint32_t p = 0x108; p < 0x128; p++)
+		assert_true(page_is(t, p, (p <= 0x10a || (p >= 0x11f && p <= 0x121)) ? 0 : 0xaa));
 	assert_false(t->d->broken);
 	teardown(t);
 }
@@ -351,6 +373,32 @@ static void test_stats(void **state)
 	teardown(t);
 }
 
+/* Linux's init_vqs() primes the stats queue with its first buffer before
+ * DRIVER_OK; the transport ignores that kick, so activation takes it. */
+static void test_stats_primed_before_driver_ok(void **state)
+{
+	struct res_balloon cfg = { .set = true, .stats_polling_interval_s = 1 };
+	struct t *t = create(&cfg, false);
+	uint16_t tags[] = { VIRTIO_BALLOON_S_MEMFREE };
+	uint64_t vals[] = { 12345 };
+	json_t *j;
+
+	driver_queues(t, ~0ull);
+	vq_add_chain(&t->q[2], &(struct seg){ BUF, put_stats(t, BUF, tags, vals, 1), false }, 1);
+	virtio_queue_kick(t->d, 2);
+	assert_int_equal(ctr(t).stats_updates_count, 0);
+	vt_driver_ok(t->d);
+	assert_int_equal(ctr(t).stats_updates_count, 1);
+	j = balloon_stats_json(t->b);
+	assert_int_equal(stat(j, "free_memory"), 12345);
+	json_decref(j);
+	assert_int_equal(vq_used_idx(&t->q[2]), 0); /* held until the next poll */
+	balloon_stats_tick(t->b);
+	assert_int_equal(vq_used_idx(&t->q[2]), 1);
+	assert_false(t->d->broken);
+	teardown(t);
+}
+
 static void test_stats_interval(void **state)
 {
 	struct t *t = setup();
@@ -494,6 +542,7 @@ int main(void)
 		cmocka_unit_test(test_deflate),
 		cmocka_unit_test(test_target_actual),
 		cmocka_unit_test(test_stats),
+		cmocka_unit_test(test_stats_primed_before_driver_ok),
 		cmocka_unit_test(test_stats_interval),
 		cmocka_unit_test(test_stats_timer),
 		cmocka_unit_test(test_queue_numbering),

@@ -115,8 +115,14 @@ static int activate(struct virtio_dev *d)
 			return -EINVAL;
 		}
 	}
-	if (acked(b, VIRTIO_BALLOON_F_STATS_VQ))
+	if (acked(b, VIRTIO_BALLOON_F_STATS_VQ)) {
+		/* Linux's driver primes the stats queue with its first buffer
+		 * in init_vqs(), before DRIVER_OK, and the transport drops
+		 * that kick: take the buffer now, or no statistics ever flow
+		 * (seen in the lab with Debian's 6.1 kernel). */
+		bal_stats_process(b);
 		bal_stats_arm(b, true);
+	}
 	return 0;
 }
 

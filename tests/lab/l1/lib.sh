@@ -3,6 +3,11 @@
 # Firecracker client would, and reports with ok/notok. Every wait has a limit;
 # every ember runs under `timeout -s KILL`, so nothing in L1 can hang for good.
 
+# iproute2's ip (bridges, TAP devices: busybox's ip has neither). Debian's
+# static busybox shell runs its own applet for a bare `ip` whatever PATH
+# says (it prefers applets), so the full path, here once for every scenario.
+ip() { /usr/sbin/ip "$@"; }
+
 ok() { echo "LAB-RESULT ok - $*"; }
 notok() { echo "LAB-RESULT not ok - $*"; }
 
@@ -112,8 +117,22 @@ blk_metrics() {
 			END { printf "read_bytes=%d write_bytes=%d flush_count=%d invalid_reqs_count=%d execute_fails=%d",
 				v["read_bytes"], v["write_bytes"], v["flush_count"], v["invalid_reqs_count"], v["execute_fails"] }'
 }
-# metric NAME LINE: NAME's value in blk_metrics's LINE.
+# group_metrics GROUP: every counter of ember's metrics group GROUP
+# (balloon, entropy, ...) summed over $D/metrics, as "name=N ..." sorted.
+group_metrics() {
+	grep -o "\"$1\":{[^}]*}" "$D/metrics" 2>/dev/null | sed 's/.*{//; s/}//' | tr ',' '\n' |
+		awk -F: '{ gsub(/[" ]/, "", $1); if ($1 != "") v[$1] += $2 }
+			END { for (k in v) printf "%s=%d\n", k, v[k] }' | sort | tr '\n' ' ' | sed 's/ $//'
+}
+# metric NAME LINE: NAME's value in blk_metrics's (group_metrics's) LINE.
 metric() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+
+# json_num KEY: the integer KEY has in $D/body (ember's flat JSON replies;
+# busybox has no jq), empty when absent.
+json_num() { sed -n "s/.*\"$1\": *\(-\{0,1\}[0-9]*\).*/\1/p" "$D/body" | head -n 1; }
+
+# vm_rss_kb: ember's resident memory (VmRSS, kB), guest RAM included.
+vm_rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$PID/status" 2>/dev/null; }
 
 # vm_boot: InstanceStart. Sets VM_T0 to the moment the boot was asked for.
 vm_boot() {
@@ -265,8 +284,9 @@ todo() {
 # script) and a NAME that matches none are failures too.
 run_scenarios() {
 	_matched=" "
-	for _f in scenarios/*.sh; do
-		_n=$(basename "$_f" .sh)
+	# In numeric order (the glob would put 10 before 2).
+	for _n in $(ls scenarios | sed -n 's/\.sh$//p' | sort -n); do
+		_f=scenarios/$_n.sh
 		if [ $# -gt 0 ]; then
 			_want=0
 			for _a in "$@"; do
