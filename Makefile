@@ -39,16 +39,18 @@ LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson -lmicr
 
 SRCS := $(shell find src -name '*.c' | sort)
 MAIN_SRC := src/vmm/main.c
-LIB_SRCS := $(filter-out $(MAIN_SRC),$(SRCS))
+SWITCH_SRC := src/comms/switch_main.c
+LIB_SRCS := $(filter-out $(MAIN_SRC) $(SWITCH_SRC),$(SRCS))
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
 MAIN_OBJ := $(MAIN_SRC:%.c=$(B)/obj/%.o)
+SWITCH_OBJ := $(SWITCH_SRC:%.c=$(B)/obj/%.o)
 LIB := $(B)/libember.a
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/unit/%)
 
-.PHONY: all test unit-test unit-build host-test api-test guest-test deps demo bench clean
-all: $(B)/ember guests
+.PHONY: all test unit-test unit-build host-test api-test guest-test comms-test deps demo bench clean
+all: $(B)/ember $(B)/ember-switch guests
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -60,6 +62,10 @@ $(LIB): $(LIB_OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(B)/ember: $(MAIN_OBJ) $(LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/ember-switch: $(SWITCH_OBJ) $(LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -88,10 +94,34 @@ $(B)/host/acpi_dump: tests/host/acpi_dump.c $(LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
 
-host-test: $(B)/ember guests build/host/kvmfault.so $(B)/host/acpi_dump
+# ember-switch's end-to-end client: real comms links (uses ring_internal.h
+# to play a hostile peer).
+$(B)/switch/peer: tests/switch/peer.c $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CPPFLAGS) -Isrc/comms $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+
+host-test: $(B)/ember $(B)/ember-switch $(B)/switch/peer guests build/host/kvmfault.so \
+	   $(B)/host/acpi_dump
 	$(Q)tests/host/cli.sh
 	$(Q)tests/host/console.sh
 	$(Q)ACPI_DUMP=$(B)/host/acpi_dump tests/host/acpi_iasl.sh
+	$(Q)SWITCH=$(B)/ember-switch tests/switch/udhcpc.sh
+	$(Q)SWITCH=$(B)/ember-switch PEER=$(B)/switch/peer tests/switch/peers.sh
+
+# --- comms ring: two-process stress test, and its benchmark -----------------
+$(B)/comms/stress: tests/comms/stress.c $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+
+$(B)/bench/ring: bench/ring.c $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS)
+
+comms-test: $(B)/comms/stress
+	$(Q)$(B)/comms/stress
 
 # --- API tests: the real ember on a real socket, driven by curl/python -----
 api-test: $(B)/ember guests
@@ -101,6 +131,7 @@ api-test: $(B)/ember guests
 test: all
 	$(Q)$(MAKE) --no-print-directory unit-test
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 unit-test
+	$(Q)$(MAKE) --no-print-directory comms-test
 	$(Q)$(MAKE) --no-print-directory guest-test
 	$(Q)$(MAKE) --no-print-directory host-test
 	$(Q)$(MAKE) --no-print-directory api-test
@@ -117,8 +148,9 @@ demo:
 bench: all
 	$(Q)bench/startup.sh
 	$(Q)bench/api.sh
+	$(Q)bench/ring.sh
 
 clean:
 	rm -rf build
 
--include $(shell find $(B)/obj $(B)/unit $(B)/host -name '*.d' 2>/dev/null)
+-include $(shell find $(B)/obj $(B)/unit $(B)/host $(B)/comms $(B)/bench $(B)/switch -name '*.d' 2>/dev/null)

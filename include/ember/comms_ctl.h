@@ -71,7 +71,7 @@ struct comms_link {
 };
 
 /* Message encode/decode, exposed for the unit tests. decode returns 0 and
- * fills *p/*version, or -EPROTO for a bad magic/type/len/version/geometry. */
+ * fills *p and *version, or -EPROTO for a bad magic/type/len/version/geometry. */
 struct comms_msg {
 	uint32_t magic;
 	uint16_t type, len; /* len: payload bytes used */
@@ -114,6 +114,9 @@ int comms_parse_init(const struct comms_msg *m, size_t n, uint32_t *version,
 int comms_parse_region(const struct comms_msg *m, size_t n, uint32_t *version,
 		       uint64_t *session_id, struct comms_params *p);
 int comms_parse_ready(const struct comms_msg *m, size_t n);
+/* DISCONNECT: *code and the NUL-terminated reason (truncated to rlen). */
+int comms_parse_disconnect(const struct comms_msg *m, size_t n, uint32_t *code, char *reason,
+			   size_t rlen);
 /* Negotiate: the server's answer to `want` within `offer` (geometry clamped
  * to the offer, features ANDed). -EPROTO if no common version. */
 int comms_negotiate(const struct comms_params *offer, const struct comms_params *want,

@@ -86,6 +86,7 @@ struct ring_tx {
 	uint32_t prod;		/* next slot to fill (free-running) */
 	uint32_t published;	/* prod last stored to shared memory */
 	uint32_t cons_cache;	/* last consumer index seen */
+	uint32_t want;		/* slots the last -ENOSPC frame needed */
 	bool broken;
 	uint64_t frames, bytes, kicks, full; /* counters */
 };
@@ -122,7 +123,9 @@ uint32_t ring_tx_space(struct ring_tx *t);
 bool ring_tx_publish(struct ring_tx *t);
 /* Full ring: say we wait for space (the consumer kicks our doorbell after
  * it frees slots), then re-check. Returns true if space appeared meanwhile
- * (the flag is cleared again: just retry). */
+ * (enough for the frame that last got -ENOSPC; the flag is cleared again:
+ * just retry), and also when frames are still unpublished (publish them
+ * first: sleeping on them could deadlock) or the ring is broken. */
 bool ring_tx_want_space(struct ring_tx *t);
 /* Space arrived or we gave up waiting: clear the flag. */
 void ring_tx_space_done(struct ring_tx *t);
@@ -135,7 +138,7 @@ struct ring_rx_frame {
 	uint32_t first;		/* first slot (free-running) */
 	uint32_t nslots;
 	uint32_t len;		/* frame bytes, 1..RING_MAX_FRAME */
-	struct ring_vnet_hdr hdr;
+	struct ring_vnet_hdr hdr; /* copied as is: peer data, its user checks it */
 };
 /* 1 and *f filled, 0 when the ring is empty, -EPROTO (impossible producer
  * index, a zero or oversized slot length, a non-full slot with MORE, an
@@ -144,7 +147,8 @@ struct ring_rx_frame {
 int ring_rx_peek(struct ring_rx *r, struct ring_rx_frame *f);
 /* iovecs over the frame's bytes in shared memory (read-only use; the peer
  * may still scribble on them, which only corrupts its own frame). Returns
- * the count (<= max; the frame needs at most ring_rx_max_iov()). */
+ * the count, or -ENOBUFS when max < f->nslots (a frame needs at most
+ * ring_rx_max_iov()). */
 int ring_rx_iov(const struct ring_rx *r, const struct ring_rx_frame *f, struct iovec *iov,
 		int max);
 unsigned ring_rx_max_iov(const struct ring_geom *g);
@@ -160,7 +164,10 @@ void ring_rx_consume(struct ring_rx *r, const struct ring_rx_frame *f);
 bool ring_rx_publish(struct ring_rx *r);
 /* About to sleep on our doorbell: set need_kick, full fence, re-check the
  * producer index. Returns false (flag cleared again) if frames arrived
- * meanwhile: do not sleep. Xen's FINAL_CHECK shape: no lost wake-up. */
+ * meanwhile: do not sleep. Xen's FINAL_CHECK shape: no lost wake-up.
+ * Also false while consumed slots are unpublished (ring_rx_publish() them
+ * first, or a producer waiting for space would never be kicked) and when
+ * the ring is broken (ring_rx_peek() then says -EPROTO). */
 bool ring_rx_prepare_sleep(struct ring_rx *r);
 /* Awake (or polling): clear need_kick so the producer skips the doorbell. */
 void ring_rx_awake(struct ring_rx *r);

@@ -15,14 +15,22 @@ struct evloop_handler {
 	void *ctx;
 };
 
+struct epoll_event;
+
 struct evloop {
 	int epfd;
 	bool stop;
+	/* The batch being dispatched: evloop_del() forgets the handler's
+	 * events still queued in it, so a handler freed by an earlier
+	 * callback of the same batch (a device torn down) is never called. */
+	struct epoll_event *batch;
+	int batch_n;
 };
 
 int evloop_init(struct evloop *l);
 int evloop_add(struct evloop *l, struct evloop_handler *h, uint32_t events);
 int evloop_mod(struct evloop *l, struct evloop_handler *h, uint32_t events);
+/* Also drops h's events not yet dispatched in the current batch. */
 int evloop_del(struct evloop *l, struct evloop_handler *h);
 /* Dispatch until evloop_stop() is called from a handler. 0 or -errno. */
 int evloop_run(struct evloop *l);

@@ -62,6 +62,11 @@ int virtq_pop(struct virtq *q, const struct guest_mem *gm, struct virtq_chain *c
 void virtq_unpop(struct virtq *q);
 /* Publish a used element {head, len} (len = bytes written to the chain). */
 int virtq_push(struct virtq *q, const struct guest_mem *gm, uint16_t head, uint32_t len);
+/* Publish n used elements {head[i], len[i]} with one used.idx store, so the
+ * driver sees all of them or none (a mergeable RX frame spanning several
+ * chains). 0 or -EINVAL (queue not ready, a head out of range, n > num). */
+int virtq_push_n(struct virtq *q, const struct guest_mem *gm, const uint16_t *head,
+		 const uint32_t *len, unsigned n);
 /* After pushes: does the driver want an interrupt (EVENT_IDX or flags)? */
 bool virtq_should_notify(struct virtq *q, const struct guest_mem *gm);
 /* While the device drains a queue: ask the driver not to kick (sets

@@ -16,6 +16,7 @@
 #include "ember/cpu_config.h"
 #include "ember/evloop.h"
 #include "ember/virtio_blk.h"
+#include "ember/virtio_net.h"
 #include "ember/vm.h"
 
 struct serial;
@@ -27,6 +28,7 @@ struct virtio_dev;
 struct blk_dev;
 struct rng_dev;
 struct balloon_dev;
+struct vsock_dev;
 struct metrics;
 struct boot_mmio_dev;
 
@@ -51,8 +53,12 @@ struct vmm_devs {
 	struct blk_dev *blk[VMM_MAX_VIRTIO];	   /* same order as res->drives */
 	unsigned nr_blk;
 	struct blk_stats blk_last[VMM_MAX_VIRTIO]; /* at the last metrics flush */
+	struct net_dev *net[VMM_MAX_VIRTIO];	   /* same order as res->nets */
+	unsigned nr_net;
+	struct net_stats net_last[VMM_MAX_VIRTIO]; /* at the last metrics flush */
 	struct rng_dev *rng;			   /* entropy, or NULL */
 	struct balloon_dev *balloon;		   /* or NULL */
+	struct vsock_dev *vsock;		   /* or NULL */
 };
 
 #define VMM_VERSION "0.1.0"
@@ -114,9 +120,10 @@ int vmm_devices_cmdline(const struct vmm *v, const struct vm_resources *res, cha
 /* The DSDT's description of the windows; returns the count. */
 int vmm_devices_acpi(const struct vmm *v, struct boot_mmio_dev *out, int max);
 void vmm_devices_metrics(struct vmm *v, struct metrics *m);
-/* metrics_extra_fn adding "block_<id>" groups (ctx = the vmm). */
+/* metrics_extra_fn adding "block_<id>" and "net_<id>" groups (ctx = the vmm). */
 void vmm_devices_metrics_groups(json_t *line, void *ctx);
 struct blk_dev *vmm_find_blk(struct vmm *v, size_t drive_index);
+struct net_dev *vmm_find_net(struct vmm *v, size_t iface_index);
 
 /* Console (src/vmm/console.c): serial output handle and stdin forwarding. */
 int console_open(struct vmm *v);

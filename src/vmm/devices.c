@@ -17,7 +17,9 @@
 #include "ember/virtio.h"
 #include "ember/virtio_balloon.h"
 #include "ember/virtio_blk.h"
+#include "ember/virtio_net.h"
 #include "ember/virtio_rng.h"
+#include "ember/virtio_vsock.h"
 #include "ember/vmm.h"
 
 #define QUEUE_NOTIFY_OFF 0x50 /* virtio-mmio QueueNotify: what the ioeventfds match */
@@ -94,6 +96,46 @@ static int add_balloon(struct vmm *v, const struct vm_resources *res)
 	return plug(v, balloon_virtio(v->dev.balloon));
 }
 
+/* net_create logs why an interface failed (the TAP or the comms peer):
+ * that line becomes InstanceStart's fault_message, so nothing is logged
+ * over it here. */
+static int add_nets(struct vmm *v, const struct vm_resources *res)
+{
+	for (size_t i = 0; i < res->n_nets; i++) {
+		uint64_t base;
+		unsigned irq;
+		int irq_fd, rc = next_slot(v, &base, &irq, &irq_fd);
+
+		if (!rc)
+			rc = net_create(&v->dev.net[i], &res->nets[i], &v->vm.gm, &v->loop, base,
+					irq, irq_fd);
+		if (rc)
+			return rc;
+		v->dev.nr_net = (unsigned)i + 1;
+		rc = plug(v, net_virtio(v->dev.net[i]));
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* vsock_create logs why uds_path could not be bound (e.g. a missing
+ * directory): that line becomes InstanceStart's fault_message. */
+static int add_vsock(struct vmm *v, const struct vm_resources *res)
+{
+	uint64_t base;
+	unsigned irq;
+	int irq_fd, rc;
+
+	if (!res->vsock.set)
+		return 0;
+	rc = next_slot(v, &base, &irq, &irq_fd);
+	if (!rc)
+		rc = vsock_create(&v->dev.vsock, &res->vsock, &v->vm.gm, &v->loop, base, irq,
+				  irq_fd);
+	return rc ? rc : plug(v, vsock_virtio(v->dev.vsock));
+}
+
 static int add_entropy(struct vmm *v, const struct vm_resources *res)
 {
 	uint64_t base;
@@ -119,6 +161,10 @@ int vmm_attach_devices(struct vmm *v, const struct vm_resources *res)
 
 	if (!rc)
 		rc = add_drives(v, res);
+	if (!rc)
+		rc = add_nets(v, res);
+	if (!rc)
+		rc = add_vsock(v, res);
 	return rc ? rc : add_entropy(v, res);
 }
 
@@ -135,6 +181,12 @@ void vmm_detach_devices(struct vmm *v)
 	for (unsigned i = 0; i < v->dev.nr_blk; i++)
 		blk_destroy(v->dev.blk[i]);
 	v->dev.nr_blk = 0;
+	for (unsigned i = 0; i < v->dev.nr_net; i++)
+		net_destroy(v->dev.net[i]);
+	v->dev.nr_net = 0;
+	memset(v->dev.net_last, 0, sizeof(v->dev.net_last));
+	vsock_destroy(v->dev.vsock);
+	v->dev.vsock = NULL;
 	rng_destroy(v->dev.rng);
 	v->dev.rng = NULL;
 	balloon_destroy(v->dev.balloon);
@@ -204,6 +256,23 @@ static json_t *blk_group(struct blk_dev *b, struct blk_stats *last)
 	return g;
 }
 
+/* Firecracker's per-interface "net_<iface_id>" group (NetDeviceMetrics
+ * counters), as deltas. */
+static json_t *net_group(struct net_dev *n, struct net_stats *last)
+{
+	struct net_stats st;
+	json_t *g = json_object();
+
+	net_get_stats(n, &st);
+#define NET_FIELD_(f) \
+	if (g && json_object_set_new(g, #f, json_integer(DELTA(f)))) \
+		g = (json_decref(g), NULL);
+	NET_STATS(NET_FIELD_)
+#undef NET_FIELD_
+	*last = st;
+	return g;
+}
+
 void vmm_devices_metrics_groups(json_t *line, void *ctx)
 {
 	struct vmm *v = ctx;
@@ -213,16 +282,29 @@ void vmm_devices_metrics_groups(json_t *line, void *ctx)
 		snprintf(key, sizeof(key), "block_%s", v->res->drives[i].id);
 		json_object_set_new(line, key, blk_group(v->dev.blk[i], &v->dev.blk_last[i]));
 	}
+	for (unsigned i = 0; i < v->dev.nr_net && i < v->res->n_nets; i++) {
+		snprintf(key, sizeof(key), "net_%s", v->res->nets[i].id);
+		json_object_set_new(line, key, net_group(v->dev.net[i], &v->dev.net_last[i]));
+	}
 }
 
 void vmm_devices_metrics(struct vmm *v, struct metrics *m)
 {
 	for (unsigned i = 0; i < v->dev.nr_blk; i++)
 		blk_add_metrics(v->dev.blk[i], m);
+	for (unsigned i = 0; i < v->dev.nr_net; i++)
+		net_add_metrics(v->dev.net[i], m);
 	if (v->dev.rng)
 		rng_add_metrics(v->dev.rng, m);
+	if (v->dev.vsock)
+		vsock_add_metrics(v->dev.vsock, m);
 	if (v->dev.balloon)
 		balloon_add_metrics(v->dev.balloon, m);
+}
+
+struct net_dev *vmm_find_net(struct vmm *v, size_t iface_index)
+{
+	return iface_index < v->dev.nr_net ? v->dev.net[iface_index] : NULL;
 }
 
 struct blk_dev *vmm_find_blk(struct vmm *v, size_t drive_index)

@@ -10,6 +10,7 @@
 #include "ember/resources.h"
 #include "ember/virtio_balloon.h"
 #include "ember/virtio_blk.h"
+#include "ember/virtio_net.h"
 
 static void drives(struct vmm *v, struct rpc_request *req)
 {
@@ -46,6 +47,12 @@ static void network(struct vmm *v, struct rpc_request *req)
 		return;
 	}
 	rc = res_patch_net(v->res, req->id, req->body, &u, err, sizeof(err));
+	if (!rc && vmm_find_net(v, u.index)) {
+		rc = net_patch(vmm_find_net(v, u.index), &u);
+		if (rc)
+			snprintf(err, sizeof(err), "Network config error: Unable to update the net "
+				 "device: %s", strerror(-rc));
+	}
 	if (!rc)
 		res_net_update_commit(v->res, &u);
 	dispatch_result(req, rc, err);

@@ -13,6 +13,8 @@
 int evloop_init(struct evloop *l)
 {
 	l->stop = false;
+	l->batch = NULL;
+	l->batch_n = 0;
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (l->epfd < 0) {
 		int e = errno;
@@ -46,6 +48,9 @@ int evloop_mod(struct evloop *l, struct evloop_handler *h, uint32_t events)
 
 int evloop_del(struct evloop *l, struct evloop_handler *h)
 {
+	for (int i = 0; i < l->batch_n; i++)
+		if (l->batch[i].data.ptr == h)
+			l->batch[i].data.ptr = NULL;
 	return ctl(l, EPOLL_CTL_DEL, h, 0);
 }
 
@@ -63,11 +68,15 @@ int evloop_run(struct evloop *l)
 			log_err("epoll_wait: %s", strerror(e));
 			return -e;
 		}
+		l->batch = evs;
+		l->batch_n = n;
 		for (int i = 0; i < n && !l->stop; i++) {
 			struct evloop_handler *h = evs[i].data.ptr;
 
-			h->fn(h, evs[i].events);
+			if (h)
+				h->fn(h, evs[i].events);
 		}
+		l->batch_n = 0;
 	}
 	return 0;
 }

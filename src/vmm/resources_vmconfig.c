@@ -13,9 +13,9 @@ static const struct {
 } devs[] = {
 	[DEV_BALLOON] = { "balloon device", true },
 	[DEV_BLOCK] = { "block device", true },
-	[DEV_NET] = { "network interface", false },
+	[DEV_NET] = { "network interface", true },
 	[DEV_PMEM] = { "pmem device", false },
-	[DEV_VSOCK] = { "vsock device", false },
+	[DEV_VSOCK] = { "vsock device", true },
 	[DEV_ENTROPY] = { "entropy device", true },
 	[DEV_MEM] = { "memory hotplug (virtio-mem) device", false },
 };

@@ -167,5 +167,30 @@ r=$(api GET /); check "--config-file + API: Running at once" '[[ "$r" == *"Runni
 r=$(api GET /vm/config); check "GET /vm/config shows the file's config" '[[ "$r" == 200*"mode=idle"*"\"mem_size_mib\":64"* ]]'
 stop_ember
 
+# 10. vsock: uds_path is bound at InstanceStart, so a missing directory is
+#     the start's fault_message and the VM stays configurable; the socket
+#     takes host clients, and one whose guest never answers (the idle guest
+#     has no vsock driver) is closed after the 2 s REQUEST timeout.
+start_ember
+r=$(api PUT /vsock "{\"guest_cid\": 3, \"uds_path\": \"$T/nodir/v.sock\"}"); check "PUT /vsock: 204" '[ "$r" = "204 " ]'
+r=$(boot console "mode=idle")
+check "vsock uds_path in a missing directory: InstanceStart 400 naming path and reason" \
+	'[[ "$r" == 400*"nodir/v.sock"*"No such file or directory"* ]]'
+r=$(api PUT /vsock "{\"guest_cid\": 7, \"uds_path\": \"$T/v.sock\"}"); check "PUT /vsock replaces it: 204" '[ "$r" = "204 " ]'
+r=$(boot console "mode=idle"); check "InstanceStart with vsock: 204" '[ "$r" = "204 " ]'
+wait_for "$T/out" "idle: ready" 5
+r=$(api GET /vm/config)
+check "GET /vm/config shows the vsock" '[[ "$r" == 200*"\"vsock\":{"*"\"guest_cid\":7"*"\"uds_path\":\"$T/v.sock\""* ]]'
+check "uds_path is a socket" '[ -S "$T/v.sock" ]'
+r=$(timeout 10 python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.settimeout(8); s.connect(sys.argv[1])
+t = time.monotonic(); s.sendall(b"CONNECT 52\n")
+d = s.recv(64)
+print("closed" if d == b"" else "got %r" % d, round(time.monotonic() - t))' "$T/v.sock" 2>&1)
+check "CONNECT to a guest that never answers: closed without OK after ~2 s ($r)" '[[ "$r" == "closed "[23] ]]'
+stop_ember
+check "uds_path removed at exit" '[ ! -e "$T/v.sock" ]'
+
 echo "api-boot: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,5 +1,6 @@
 #!/bin/sh
-# API tier: hostile clients and swagger conformance against a real build/ember
+# API tier: hostile clients, swagger conformance and network interfaces
+# (TAP, ember-switch) against a real build/ember
 # (each starts its own ember on a temp socket). Prints each script's check
 # lines and its "N passed, N failed" line, then one "api: N passed, N failed"
 # line; exits 1 on any failure. EMBER=path overrides the binary.
@@ -10,7 +11,7 @@ if ! python3 -c 'import yaml, jsonschema' 2>/dev/null; then
 	exit 1
 fi
 pass=0; fail=0
-for t in hostile conformance; do
+for t in hostile conformance net; do
 	out=$(python3 "tests/api/$t.py" 2>&1); rc=$?
 	printf '%s\n' "$out"
 	last=$(printf '%s\n' "$out" | grep -E "^$t: [0-9]+ passed, [0-9]+ failed" | tail -n1)

@@ -145,9 +145,10 @@ bal_hostile() {
 
 bal_drive() {
 	local i
-	for ((i = 0; i < 100; i++)); do # ember, the child of timeout
-		BAL_PID=$(cat "/proc/$BAL_TPID/task/$BAL_TPID/children" 2>/dev/null)
-		BAL_PID=${BAL_PID%% *}
+	# ember, the child of timeout; by name, because timeout's children
+	# file may briefly list a short-lived helper child first.
+	for ((i = 0; i < 100; i++)); do
+		BAL_PID=$(pgrep -P "$BAL_TPID" -x "$(basename "$EMBER" | cut -c1-15)" | head -n1)
 		[ -n "$BAL_PID" ] && break
 		sleep 0.02
 	done

@@ -12,7 +12,8 @@ GUEST_LIB_OBJS := $(GUEST_OUT)/obj/crt0.o $(GUEST_OUT)/obj/lib.o
 # virtio-mmio driver (lib/virtio.c): linked into every guest, used by blk and hostile
 GUEST_LIB_OBJS += $(GUEST_OUT)/obj/virtio.o
 GUEST_VIRTIO_USERS := $(GUEST_OUT)/obj/virtio.o $(GUEST_OUT)/obj/guest_blk.o $(GUEST_OUT)/obj/guest_hostile.o \
-	$(GUEST_OUT)/obj/guest_rng.o $(GUEST_OUT)/obj/guest_balloon.o
+	$(GUEST_OUT)/obj/guest_rng.o $(GUEST_OUT)/obj/guest_balloon.o $(GUEST_OUT)/obj/guest_vsock.o \
+	$(GUEST_OUT)/obj/guest_net.o
 GUEST_LD := $(GUEST_DIR)/lib/guest.ld
 
 GUEST_CFLAGS := -std=c11 -ffreestanding -nostdlib -fno-builtin -mno-red-zone -fno-pic -fno-pie \
@@ -45,7 +46,7 @@ $(GUEST_OUT)/%.elf: $(GUEST_OUT)/obj/guest_%.o $(GUEST_LIB_OBJS) $(GUEST_LD)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(GUEST_CC) $(GUEST_CFLAGS) $(GUEST_LDFLAGS) -o $@ $(GUEST_LIB_OBJS) $<
 
-guest-test: guests $(B)/ember
-	$(Q)EMBER=$(B)/ember GUEST_DIR=$(GUEST_OUT) $(GUEST_DIR)/run.sh
+guest-test: guests $(B)/ember $(B)/ember-switch
+	$(Q)EMBER=$(B)/ember EMBER_SWITCH=$(B)/ember-switch GUEST_DIR=$(GUEST_OUT) $(GUEST_DIR)/run.sh
 
 $(GUEST_VIRTIO_USERS): $(GUEST_DIR)/lib/virtio.h

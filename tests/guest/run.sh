@@ -10,7 +10,8 @@
 #
 # Environment: EMBER (build/ember), GUEST_DIR (build/guest), OUT
 # (build/guest-test), QEMU (qemu-system-x86_64), TIMEOUT (20 s per boot),
-# KVM_DEV (/dev/kvm; when missing or unusable every test is skipped, exit 0).
+# KVM_DEV (/dev/kvm; when missing or unusable every test is skipped, exit 0),
+# EMBER_SWITCH (build/ember-switch, for net.sh).
 # Each boot leaves cfg.json, stdout, stderr, rc and ms in $OUT/<test>/.
 # Output: one "ok - ..." / "not ok - ..." line per check, then exactly one
 # summary line "guest: N passed, N failed"; exit status 1 on any failure.
@@ -559,6 +560,14 @@ fi
 # ---- virtio-balloon: balloon (ember only, driven through its API) -----------
 # shellcheck source=tests/guest/balloon.sh
 . "$ROOT/tests/guest/balloon.sh"
+
+# ---- virtio-net: net (ember only: TAP + host peer, two guests via ember-switch) --
+# shellcheck source=tests/guest/net.sh
+. "$ROOT/tests/guest/net.sh"
+
+# ---- virtio-vsock: vsock (ember only, the host side on its UNIX sockets) -----
+# shellcheck source=tests/guest/vsock.sh
+. "$ROOT/tests/guest/vsock.sh"
 
 if [ $DRY -eq 1 ]; then
 	echo "guest: 0 passed, 0 failed, $PLANNED skipped"

@@ -201,6 +201,30 @@ int virtq_push(struct virtq *q, const struct guest_mem *gm, uint16_t head, uint3
 	return 0;
 }
 
+int virtq_push_n(struct virtq *q, const struct guest_mem *gm, const uint16_t *head,
+		 const uint32_t *len, unsigned n)
+{
+	struct rings r;
+
+	if (map(q, gm, &r) || n > q->num)
+		return -EINVAL;
+	for (unsigned i = 0; i < n; i++)
+		if (head[i] >= q->num)
+			return -EINVAL;
+	for (unsigned i = 0; i < n; i++) {
+		struct vring_used_elem *e = &r.used->ring[(q->next_used + i) & (q->num - 1)];
+
+		__atomic_store_n(&e->id, htole32(head[i]), __ATOMIC_RELAXED);
+		__atomic_store_n(&e->len, htole32(len[i]), __ATOMIC_RELAXED);
+	}
+	q->next_used = (uint16_t)(q->next_used + n);
+	/* Release: as in virtq_push, the elements and the buffers' bytes are
+	 * visible before used.idx (pairs with the driver's virtio_rmb). */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	st16(&r.used->idx, q->next_used);
+	return 0;
+}
+
 bool virtq_should_notify(struct virtq *q, const struct guest_mem *gm)
 {
 	struct rings r;
