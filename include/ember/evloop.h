@@ -3,6 +3,7 @@
 #ifndef EMBER_EVLOOP_H
 #define EMBER_EVLOOP_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -25,6 +26,7 @@ struct evloop {
 	 * callback of the same batch (a device torn down) is never called. */
 	struct epoll_event *batch;
 	int batch_n;
+	pthread_t owner; /* the thread in evloop_run: only it touches batch */
 };
 
 int evloop_init(struct evloop *l);

@@ -15,11 +15,29 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+
+#include <linux/magic.h>
 
 #include "ember/comms_ctl.h"
 #include "ember/log.h"
 #include "comms_ctl_io.h"
+
+/* The peer's doorbell must be an anonymous-inode file (an eventfd; the
+ * other kinds fail writes at once), made non-blocking: a FIFO nobody
+ * reads or a FUSE file that ignores O_NONBLOCK could block our data path
+ * on every kick. fstatfs needs no /proc (a jail has none). 0 or -errno. */
+static int peer_bell(int fd)
+{
+	struct statfs sf;
+
+	if (fstatfs(fd, &sf) < 0)
+		return -errno;
+	if (sf.f_type != ANON_INODE_FS_MAGIC)
+		return -EPROTO;
+	return fcntl(fd, F_SETFL, O_NONBLOCK) < 0 ? -errno : 0;
+}
 
 static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -127,9 +145,8 @@ static int client_region(int fd, uint32_t version, const struct comms_params *wa
 	bell = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	comms_msg_ready(&m);
 	rc = bell < 0 ? -errno : comms_io_send(fd, &m, &bell, 1);
-	/* The peer's doorbell must never block our data path. */
-	if (rc == 0 && fcntl(fds[1], F_SETFL, O_NONBLOCK) < 0)
-		rc = -errno;
+	if (rc == 0)
+		rc = peer_bell(fds[1]);
 	if (rc) {
 		if (bell >= 0)
 			close(bell);
@@ -210,8 +227,8 @@ static int server_region(int fd, const struct comms_params *offer, struct comms_
 	if (rc == 0 && (rc = comms_io_recv(fd, &m, &bell_tx, 1, err, errlen)) == 0) {
 		if (comms_parse_ready(&m, sizeof(m)))
 			rc = fail(err, errlen, -EPROTO, "malformed READY");
-		else if (fcntl(bell_tx, F_SETFL, O_NONBLOCK) < 0)
-			rc = -errno; /* the peer's doorbell must never block us */
+		else
+			rc = peer_bell(bell_tx);
 		if (rc)
 			close(bell_tx);
 	}

@@ -42,18 +42,6 @@ static int refresh_prod(struct ring_rx *r)
 	return 0;
 }
 
-/* Small frames are bound by the cross-core miss on each slot (header line,
- * then payload line), not by bytes: start fetching the next slot while the
- * caller handles this one (bench/ring.sh: 64 B frames ~2x faster). The
- * address is a masked slot of this ring; a prefetch never faults. */
-static void prefetch_slot(const struct ring_rx *r, uint32_t idx)
-{
-	const uint8_t *p = (const uint8_t *)ring_slot_at(r->data, &r->g, idx);
-
-	__builtin_prefetch(p);
-	__builtin_prefetch(p + 64);
-}
-
 /* Walk the frame starting at cons within the published slots. A frame is
  * published whole, so one that runs past prod is a protocol violation. */
 static int read_frame(struct ring_rx *r, struct ring_rx_frame *f)
@@ -78,7 +66,6 @@ static int read_frame(struct ring_rx *r, struct ring_rx_frame *f)
 		if (i == 0)
 			memcpy(&f->hdr, (const void *)&s->hdr, sizeof(f->hdr));
 		if (!(flags & RING_SLOT_MORE)) {
-			prefetch_slot(r, r->cons + i + 1);
 			f->first = r->cons;
 			f->nslots = i + 1;
 			f->len = total;
@@ -139,7 +126,7 @@ size_t ring_rx_copy(const struct ring_rx *r, const struct ring_rx_frame *f, size
 	const uint32_t pay = ring_payload(&r->g);
 	size_t done = 0;
 
-	if (off >= f->len)
+	if (off >= f->len || len == 0)
 		return 0;
 	if (len > f->len - off)
 		len = f->len - off;

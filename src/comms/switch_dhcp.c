@@ -229,10 +229,12 @@ size_t sw_dhcp_input(struct sw_dhcp *d, const uint8_t *in, size_t len, uint64_t 
 
 	if (!for_server(in, len))
 		return 0;
-	/* Without a relay the client's hardware address is the frame's source:
-	 * a port cannot lease addresses for MACs it does not own. */
-	if (sw_dhcp_parse(in, len, &r) || outlen < SW_GW_REPLY_MAX ||
-	    (!r.giaddr && memcmp(r.chaddr, r.src_mac, SW_ETH_ALEN))) {
+	/* The client's hardware address is the frame's source: a port cannot
+	 * lease, release or decline addresses for MACs it does not own. No
+	 * relay sits between a VM and its switch, so a giaddr is forged:
+	 * honouring it would waive that rule. */
+	if (sw_dhcp_parse(in, len, &r) || outlen < SW_GW_REPLY_MAX || r.giaddr ||
+	    memcmp(r.chaddr, r.src_mac, SW_ETH_ALEN)) {
 		d->st.ignored++;
 		return 0;
 	}

@@ -5,6 +5,7 @@
 #include "switch_internal.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -33,6 +34,17 @@ static int watch(struct sw *s, int fd, uint32_t events, uint64_t kind, unsigned 
 	return 0;
 }
 
+/* Closing our fd does not take it out of epoll when the peer holds a
+ * copy of the same file (we sent it our doorbell): the stale entry would
+ * stay ready forever and spin the worker. Remove it explicitly. */
+static void unwatch_link(struct sw *s, const struct comms_link *l)
+{
+	if (l->ctl_fd >= 0)
+		epoll_ctl(s->ep, EPOLL_CTL_DEL, l->ctl_fd, NULL);
+	if (l->doorbell_rx >= 0)
+		epoll_ctl(s->ep, EPOLL_CTL_DEL, l->doorbell_rx, NULL);
+}
+
 /* What the TAP may hand us: only offloads every link can take, so the
  * kernel segments and checksums for the weakest port instead of us. */
 static void tap_offload(struct sw *s)
@@ -47,15 +59,42 @@ static void tap_offload(struct sw *s)
 	sw_tap_offload(s->port[s->tap_port].tap_fd, f);
 }
 
+/* A live port already declared this MAC: a second claim would pass the
+ * source check and steal the first port's traffic through learning. A
+ * client that closed its old link and reconnects at once (ember does to
+ * renegotiate offloads) finds that port hung up, not yet reaped: it goes. */
+static bool mac_taken(struct sw *s, const uint8_t *mac)
+{
+	if (sw_mac_is_zero(mac))
+		return false;
+	for (unsigned i = 0; i < SW_MAX_PORTS; i++) {
+		struct sw_port *p = &s->port[i];
+		struct pollfd pf = { .fd = p->link.ctl_fd, .events = POLLRDHUP };
+
+		if (p->kind != SW_PORT_LINK || p->dead || !p->has_mac ||
+		    memcmp(p->mac, mac, SW_ETH_ALEN))
+			continue;
+		if (poll(&pf, 1, 0) == 1 && (pf.revents & (POLLRDHUP | POLLHUP | POLLERR))) {
+			sw_port_kill(s, i, "peer hung up");
+			continue;
+		}
+		return true;
+	}
+	return false;
+}
+
 int sw_port_add_link(struct sw *s, struct comms_link *l)
 {
 	int i = free_slot(s);
 	struct sw_port *p;
+	const char *why = i < 0 ? "switch full"
+		: ring_rx_max_iov(&l->p.geom) + 1 > SW_MAX_IOV ? "geometry"
+		: mac_taken(s, l->p.mac) ? "MAC address already attached" : NULL;
 
-	if (i < 0 || ring_rx_max_iov(&l->p.geom) + 1 > SW_MAX_IOV) {
-		log_warn("switch: refusing a link: %s", i < 0 ? "no free port" : "geometry");
-		comms_link_close(l, i < 0 ? "switch full" : "geometry");
-		return -ENOSPC;
+	if (why) {
+		log_warn("switch: refusing a link: %s", why);
+		comms_link_close(l, why);
+		return i < 0 ? -ENOSPC : -EINVAL;
 	}
 	p = &s->port[i];
 	*p = (struct sw_port){ .kind = SW_PORT_LINK, .id = ++s->next_id, .link = *l,
@@ -64,6 +103,7 @@ int sw_port_add_link(struct sw *s, struct comms_link *l)
 	p->has_mac = !sw_mac_is_zero(p->mac);
 	if (watch(s, l->ctl_fd, EPOLLIN | EPOLLRDHUP, SW_EV_CTL, (unsigned)i) ||
 	    watch(s, l->doorbell_rx, EPOLLIN, SW_EV_BELL, (unsigned)i)) {
+		unwatch_link(s, &p->link);
 		comms_link_close(&p->link, "switch error");
 		p->kind = SW_PORT_FREE;
 		return -EIO;
@@ -116,7 +156,8 @@ static void release(struct sw *s, unsigned i, const char *why)
 	struct sw_port *p = &s->port[i];
 
 	if (p->kind == SW_PORT_LINK) {
-		comms_link_close(&p->link, why); /* closing the fds drops them from epoll */
+		unwatch_link(s, &p->link);
+		comms_link_close(&p->link, why);
 	} else {
 		close(p->tap_fd);
 		free(p->tap_buf);

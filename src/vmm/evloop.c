@@ -15,6 +15,7 @@ int evloop_init(struct evloop *l)
 	l->stop = false;
 	l->batch = NULL;
 	l->batch_n = 0;
+	l->owner = pthread_self();
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (l->epfd < 0) {
 		int e = errno;
@@ -48,15 +49,23 @@ int evloop_mod(struct evloop *l, struct evloop_handler *h, uint32_t events)
 
 int evloop_del(struct evloop *l, struct evloop_handler *h)
 {
-	for (int i = 0; i < l->batch_n; i++)
-		if (l->batch[i].data.ptr == h)
-			l->batch[i].data.ptr = NULL;
+	/* Another thread (a vCPU dropping a link) cannot be inside the
+	 * batch's callbacks: the batch is the loop thread's alone. */
+	if (pthread_equal(pthread_self(), l->owner))
+		for (int i = 0; i < l->batch_n; i++)
+			if (l->batch[i].data.ptr == h)
+				l->batch[i].data.ptr = NULL;
 	return ctl(l, EPOLL_CTL_DEL, h, 0);
 }
 
 int evloop_run(struct evloop *l)
 {
 	struct epoll_event evs[EVLOOP_BATCH];
+
+	/* Normally evloop_init's thread already; vCPUs may exist by now
+	 * (--config-file boots before the loop), so never rewrite it then. */
+	if (!pthread_equal(l->owner, pthread_self()))
+		l->owner = pthread_self();
 
 	while (!l->stop) {
 		int n = epoll_wait(l->epfd, evs, EVLOOP_BATCH, -1);

@@ -14,6 +14,7 @@
  * writes an impossible ring index losing its port while the others keep
  * working. Prints TAP-style "ok"/"not ok" lines; exit 0 when all pass. */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -573,6 +574,36 @@ static long cpu_ticks(void)
 }
 
 /* Links up, nothing flowing: the switch must sleep, not spin. */
+/* A second live link claiming A's MAC is refused (it would pass the
+ * source check and take A's traffic); closing a link and attaching again
+ * at once with the same MAC works (ember does that to renegotiate). */
+static void test_duplicate_mac(void)
+{
+	struct comms_link dup, e;
+	int go;
+
+	/* The handshake runs on the accept thread; the worker then refuses
+	 * the port: DISCONNECT and a hang-up. */
+	bool refused = attach(&dup, 0xa, COMMS_F_KNOWN, 256) != 0;
+	if (!refused) {
+		struct pollfd pf = { .fd = dup.ctl_fd, .events = POLLIN | POLLRDHUP };
+		refused = poll(&pf, 1, 2000) == 1;
+		comms_link_close(&dup, "done");
+	}
+	result(refused, "a second link with A's MAC is refused");
+	send_frame(&B, ma, mb, 12, 0, 60, NULL);
+	result(count_tag(&A, 12, 1, 1000) == 1, "... and A still gets its frames");
+	pid_t pid = client(0xe, false, &go);
+	result(pid > 0 && count_tag(&A, 100 + 0xe, 1, 2000) == 1, "client E attaches");
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	close(go);
+	result(attach(&e, 0xe, COMMS_F_KNOWN, 256) == 0,
+	       "E's MAC attaches again right after E hung up");
+	comms_link_close(&e, "done");
+	wait_stat("ports", 4);
+}
+
 static void test_idle(void)
 {
 	long t0, t1;
@@ -613,6 +644,7 @@ int main(int argc, char **argv)
 	test_stuck_receiver();
 	test_kill();
 	test_hostile();
+	test_duplicate_mac();
 	test_idle();
 	comms_link_close(&A, "done");
 	comms_link_close(&B, "done");

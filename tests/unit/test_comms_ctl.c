@@ -488,6 +488,7 @@ static int send_fds(int fd, const struct comms_msg *m, const int *fds, int n)
 enum script {
 	S_GOOD, S_REGION_1FD, S_REGION_0FD, S_REGION_3FD, S_UNSEALED, S_WRONG_SIZE, S_WRONG_SID,
 	S_TOO_BIG, S_BAD_HELLO, S_NO_VERSION, S_DISCONNECT, S_SILENT, S_SHORT_HELLO, S_LONG_HELLO,
+	S_PIPE_BELL,
 };
 
 /* The region a scripted server sends, per script. */
@@ -510,6 +511,13 @@ static int script_region(int script, struct comms_msg *m, int *fds)
 		fds[0] = ring_region_create(&big, sid);
 		if (script == S_TOO_BIG)
 			p.geom = big;
+	}
+	if (script == S_PIPE_BELL) { /* a doorbell that could block our kicks */
+		int pfd[2];
+		if (pipe(pfd))
+			_exit(97);
+		close(fds[1]);
+		fds[1] = pfd[1];
 	}
 	comms_msg_region(m, 1, script == S_WRONG_SID ? sid + 1 : sid, &p);
 	return script == S_REGION_1FD ? 1 : script == S_REGION_0FD ? 0 : script == S_REGION_3FD ? 3 : 2;
@@ -568,7 +576,7 @@ static void test_hostile_server(void **state)
 		{ S_TOO_BIG, -EPROTO },	    { S_BAD_HELLO, -EPROTO },
 		{ S_NO_VERSION, -EPROTO },  { S_DISCONNECT, -ECONNREFUSED },
 		{ S_SILENT, -ETIMEDOUT },   { S_SHORT_HELLO, -EPROTO },
-		{ S_LONG_HELLO, -EPROTO },
+		{ S_LONG_HELLO, -EPROTO },  { S_PIPE_BELL, -EPROTO },
 	};
 	int ls = comms_listen(sock_path);
 

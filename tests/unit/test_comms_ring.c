@@ -325,6 +325,7 @@ static void test_multislot(void **state)
 			assert_int_equal(ring_rx_copy(&f->rx, &fr, p - 3, big_out, 10), want);
 			assert_memory_equal(big_out, big_in + p - 3, want);
 			assert_int_equal(ring_rx_copy(&f->rx, &fr, sizes[i], big_out, 10), 0);
+			assert_int_equal(ring_rx_copy(&f->rx, &fr, 0, NULL, 0), 0);
 			assert_int_equal(ring_rx_iov(&f->rx, &fr, iov, (int)fr.nslots - 1),
 					 -ENOBUFS);
 		}

@@ -354,12 +354,20 @@ static void test_renew_inform_relay(void **state)
 	assert_false(r.has[51] || r.has[58] || r.has[59]); /* table 3: no lease */
 	assert_int_equal(opt32(&r, 3), GW_IP);
 
+	/* No relay sits between a port and the switch: a giaddr is forged
+	 * and the request is ignored, whatever it asks. */
+	uint64_t ignored = t->d.st.ignored;
 	q = (struct req){ .type = SW_DHCPDISCOVER, .mac = M2, .giaddr = T_IP(10, 0, 0, 2),
 			  .flags = 0x8000 };
-	assert_true(xchg(t, &q, &r) > 0); /* through a relay: to giaddr:67 */
-	assert_int_equal(r.type, SW_DHCPOFFER);
-	assert_int_equal(r.ip_dst, T_IP(10, 0, 0, 2));
-	assert_int_equal(r.dport, 67);
+	assert_int_equal(xchg(t, &q, &r), 0);
+	q = (struct req){ .type = SW_DHCPDECLINE, .mac = M1, .giaddr = T_IP(1, 2, 3, 4),
+			  .req_ip = a1, .server = GW_IP };
+	assert_int_equal(xchg(t, &q, &r), 0);
+	assert_int_equal(t->d.st.ignored, ignored + 2);
+	assert_int_equal(sw_dhcp_addr_of(&t->d, M1), a1); /* the lease stands */
+	q = (struct req){ .type = SW_DHCPREQUEST, .mac = M1, .ciaddr = a1 };
+	assert_true(xchg(t, &q, &r) > 0);
+	assert_int_equal(r.type, SW_DHCPACK);
 }
 
 static void test_other_server(void **state)

@@ -16,6 +16,7 @@
 #include "ember/comms_ring.h"
 #include "ember/log.h"
 #include "../../src/comms/ring_internal.h" /* to corrupt the ring as a hostile peer */
+#include "../../src/devices/virtio/net_comms_internal.h" /* the doorbell handler */
 #include "test_net_util.h"
 
 struct srv {
@@ -214,6 +215,36 @@ static void test_spoofed_dropped(void **state)
 	(void)state;
 }
 
+/* A chain of QNUM descriptors (header + Ethernet header + 14 bytes, then
+ * 255 one-byte descriptors) needs QNUM + 1 iovecs with the copied
+ * Ethernet header: the frame arrives whole, and UBSan sees no index past
+ * the device's iovec array. */
+static void test_tx_longest_chain(void **state)
+{
+	struct srv *s = srv_new(RING_DEF_SLOTS, COMMS_F_KNOWN);
+	struct nt *t = dev_new(s, true, ALL_FEATURES);
+	static struct seg sg[QNUM];
+	const size_t len = 28 + (QNUM - 1);
+	uint64_t gpa = TXBUF;
+
+	mk_frame(frame_buf, len, PEER_MAC, GUEST_MAC, 7);
+	memset(ram(t, gpa), 0, HDR);
+	memcpy(ram(t, gpa + HDR), frame_buf, 28);
+	sg[0] = (struct seg){ gpa, HDR + 28, false };
+	for (unsigned i = 1; i < QNUM; i++) {
+		sg[i] = (struct seg){ gpa + 0x1000 + i, 1, false };
+		*ram(t, gpa + 0x1000 + i) = frame_buf[28 + i - 1];
+	}
+	vq_add_chain(&t->tx, sg, QNUM);
+	virtio_queue_kick(t->d, NET_TXQ);
+	assert_int_equal(vq_used_idx(&t->tx), 1);
+	assert_int_equal(srv_recv(s, NULL, got_buf), len);
+	assert_memory_equal(got_buf, frame_buf, len);
+	nt_free(t);
+	srv_free(s);
+	(void)state;
+}
+
 /* A full ring leaves TX chains in the guest's ring; the peer freeing
  * space (and kicking, since we asked) lets them go, in order. */
 static void test_backpressure(void **state)
@@ -350,6 +381,37 @@ static void test_stalling_peer(void **state)
 	(void)state;
 }
 
+/* A peer that keeps sending frames the device only drops (here: a GSO
+ * type the driver never agreed to) cannot hold the VMM thread: one doorbell
+ * serves NET_RX_BUDGET frames, then the device kicks its own doorbell and
+ * the loop serves the rest on a later round. */
+static void test_rx_budget(void **state)
+{
+	struct srv *s = srv_new(RING_DEF_SLOTS, COMMS_F_KNOWN);
+	struct nt *t = dev_new(s, false, ALL_FEATURES);
+	static const struct ring_vnet_hdr bad = { .gso_type = VIRTIO_NET_HDR_GSO_UDP,
+						  .gso_size = 1000 };
+	const unsigned total = NET_RX_BUDGET + 100;
+	struct comms *c = co(t->n);
+	struct iovec iov = { frame_buf, 100 };
+	uint64_t v;
+
+	mk_frame(frame_buf, 100, GUEST_MAC, PEER_MAC, 1);
+	for (unsigned i = 0; i < total; i++)
+		assert_int_equal(ring_tx_frame(&s->l.tx, &bad, &iov, 1, 100), 0);
+	ring_tx_publish(&s->l.tx);
+	comms_kick(&s->l);
+	c->bell_h.fn(&c->bell_h, EPOLLIN); /* one doorbell event */
+	assert_int_equal(nt_stats(t).rx_fails, NET_RX_BUDGET);
+	assert_int_equal(read(c->link.doorbell_rx, &v, 8), 8); /* the self-kick */
+	c->bell_h.fn(&c->bell_h, EPOLLIN);
+	assert_int_equal(nt_stats(t).rx_fails, total);
+	assert_true(nt_link_up(t));
+	nt_free(t);
+	srv_free(s);
+	(void)state;
+}
+
 /* A peer that writes an impossible producer index breaks its link only. */
 static void test_hostile_peer(void **state)
 {
@@ -476,10 +538,12 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_frames_both_ways),
 		cmocka_unit_test(test_spoofed_dropped),
+		cmocka_unit_test(test_tx_longest_chain),
 		cmocka_unit_test(test_backpressure),
 		cmocka_unit_test(test_peer_disconnect),
 		cmocka_unit_test(test_peer_hangup),
 		cmocka_unit_test(test_hostile_peer),
+		cmocka_unit_test(test_rx_budget),
 		cmocka_unit_test(test_stalling_peer),
 		cmocka_unit_test(test_renegotiate),
 		cmocka_unit_test(test_no_peer),

@@ -272,6 +272,20 @@ static void comms_rx_stall(struct net_dev *n)
 	ring_rx_awake(&c->link.rx);
 }
 
+/* Budget spent: free the slots and kick our own doorbell, so the loop
+ * serves the rest after its other handlers. */
+static void comms_rx_more(struct net_dev *n)
+{
+	struct comms *c = co(n);
+	uint64_t one = 1;
+
+	if (!c->up)
+		return;
+	publish_rx(c);
+	if (write(c->link.doorbell_rx, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_ratelimited(LOG_WARN, "net '%s': self-kick: %s", n->id, strerror(errno));
+}
+
 /* --- lifecycle ---------------------------------------------------------- */
 
 static int comms_activate(struct net_dev *n, uint64_t acked)
@@ -324,5 +338,6 @@ const struct net_backend_ops net_comms_ops = {
 	.rx_copy = comms_rx_copy,
 	.rx_consume = comms_rx_consume,
 	.rx_stall = comms_rx_stall,
+	.rx_more = comms_rx_more,
 	.destroy = comms_destroy,
 };

@@ -92,8 +92,14 @@ static int install(struct net_dev *n, struct comms_link *l)
 		return rc;
 	}
 	c->up = true;
-	/* Nothing is waiting for us yet: let the first frame kick us. */
-	ring_rx_prepare_sleep(&c->link.rx);
+	/* Let the first frame kick us; if the peer was quicker than that,
+	 * kick ourselves so the loop serves what is already there. */
+	if (!ring_rx_prepare_sleep(&c->link.rx)) {
+		uint64_t one = 1;
+
+		if (write(c->link.doorbell_rx, &one, sizeof(one)) < 0 && errno != EAGAIN)
+			log_warn("net '%s': self-kick: %s", n->id, strerror(errno));
+	}
 	return 0;
 }
 

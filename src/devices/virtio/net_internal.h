@@ -35,6 +35,8 @@ struct net_frame {
 	struct virtio_net_hdr_v1 hdr;
 };
 
+#define NET_RX_BUDGET 256 /* frames per net_rx_process call */
+
 /* What net.c, net_tx.c and net_rx.c need from a backend. */
 struct net_backend_ops {
 	const char *name; /* "tap", "comms" */
@@ -68,6 +70,10 @@ struct net_backend_ops {
 	/* RX stopped: the guest has no buffers or the rate limiter said no.
 	 * The backend needs no wake-up until net_rx_resume(). Optional. */
 	void (*rx_stall)(struct net_dev *n);
+	/* RX spent its per-call budget with frames maybe left: arrange for
+	 * net_rx_resume() on a later loop round, so one peer cannot hold the
+	 * VMM thread (and the device lock) for as long as it keeps sending. */
+	void (*rx_more)(struct net_dev *n);
 	/* Close everything; remove loop handlers. */
 	void (*destroy)(struct net_dev *n);
 };
@@ -103,7 +109,7 @@ struct net_dev {
 	bool rx_waiting;     /* a frame waits for guest buffers */
 	struct net_stats st;
 	struct virtq_chain chain; /* scratch for virtq_pop */
-	struct iovec tx_iov[VIRTQ_MAX_SEGS];
+	struct iovec tx_iov[VIRTQ_MAX_SEGS + 1]; /* [0] the Ethernet header */
 	struct net_rx_gather rx;
 };
 

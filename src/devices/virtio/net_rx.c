@@ -262,14 +262,20 @@ void net_rx_process(struct net_dev *n)
 	struct virtq *q = &n->vdev.vq[NET_RXQ];
 	uint16_t used_before = q->next_used;
 	struct net_frame f;
+	unsigned budget = NET_RX_BUDGET;
 	bool more = true;
 
 	n->rx_waiting = false;
 	if (!net_live(n, NET_RXQ))
 		return;
 	while (more && !rl_is_blocked(&n->rl[NET_RXQ])) {
-		int rc = n->be->rx_peek(n, &f);
+		int rc;
 
+		if (!budget--) {
+			n->be->rx_more(n);
+			break;
+		}
+		rc = n->be->rx_peek(n, &f);
 		if (rc <= 0)
 			break; /* empty (the backend wakes us) or failed (counted) */
 		more = rx_one(n, &f);

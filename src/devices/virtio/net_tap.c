@@ -159,6 +159,15 @@ static void tap_destroy(struct net_dev *n)
 	n->be_priv = NULL;
 }
 
+/* Re-arm the edge-triggered TAP: epoll reports it again if still readable. */
+static void tap_rx_more(struct net_dev *n)
+{
+	struct tap *t = tap_of(n);
+
+	if (t->added && evloop_mod(n->loop, &t->h, EPOLLIN | EPOLLET))
+		log_ratelimited(LOG_WARN, "net '%s': cannot re-arm the TAP", n->id);
+}
+
 static const struct net_backend_ops tap_ops = {
 	.name = "tap",
 	.offloads = tap_offloads,
@@ -169,6 +178,7 @@ static const struct net_backend_ops tap_ops = {
 	.rx_peek = tap_rx_peek,
 	.rx_copy = tap_rx_copy,
 	.rx_consume = tap_rx_consume,
+	.rx_more = tap_rx_more,
 	.destroy = tap_destroy,
 };
 
