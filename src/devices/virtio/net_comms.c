@@ -317,6 +317,7 @@ static void comms_destroy(struct net_dev *n)
 	net_comms_del_handlers(n);
 	if (c->timer_added)
 		evloop_del(n->loop, &c->timer_h);
+	net_comms_attempt_end(n, false);
 	if (c->up)
 		comms_link_close(&c->link, "interface removed");
 	close(c->timer_fd);

@@ -24,6 +24,22 @@ struct comms {
 	long backoff_ns;	  /* retry period after slow failed handshakes, or 0 */
 	struct evloop_handler bell_h, ctl_h, timer_h;
 	bool bell_added, ctl_added, timer_added;
+	struct comms_attempt *try; /* a reconnect handshake in flight, or NULL */
+};
+
+/* One reconnect handshake on its own thread: a peer that accepts and then
+ * stalls must not hold the VMM thread (the API, the other devices). The
+ * thread touches only this struct; done_fd (on the loop) says it ended. */
+struct comms_attempt {
+	pthread_t th;
+	const char *path;
+	struct comms_params want;
+	struct comms_link link;	  /* the result when rc == 0 */
+	int rc;
+	long took_ms;
+	char err[256];
+	int done_fd;
+	struct evloop_handler done_h;
 };
 
 static inline struct comms *co(struct net_dev *n)
@@ -42,5 +58,7 @@ void net_comms_link_lost(struct net_dev *n, const char *why, long first_ns, bool
 /* first_ns 0 disarms. */
 void net_comms_arm_timer(struct comms *c, long first_ns, long period_ns);
 void net_comms_del_handlers(struct net_dev *n);
+/* net_comms_link.c: join a reconnect attempt in flight and free it. */
+void net_comms_attempt_end(struct net_dev *n, bool keep_link);
 
 #endif

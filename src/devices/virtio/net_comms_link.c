@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -139,9 +140,9 @@ static long mono_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-/* A peer that accepts and then stalls holds the VMM thread for up to the
- * handshake's step timeouts on every attempt: space such attempts out
- * (1 s, 2 s ... SLOW_MAX_NS); a quick refusal keeps the 500 ms period. */
+/* A peer that accepts and then stalls costs an attempt thread the
+ * handshake's step timeouts each time: space such attempts out (1 s,
+ * 2 s ... SLOW_MAX_NS); a quick refusal keeps the 500 ms period. */
 #define SLOW_MS 100
 #define SLOW_MAX_NS (8000 * 1000000L)
 
@@ -157,37 +158,55 @@ static void retry_later(struct comms *c, long took_ms)
 	net_comms_arm_timer(c, c->backoff_ns, c->backoff_ns);
 }
 
-/* The reconnect timer: one comms_connect() attempt. The handshake blocks
- * (bounded by the step timeouts), so it runs without the device lock;
- * vCPUs are never held up by it, the VMM thread is (see retry_later). */
-static void timer_event(struct evloop_handler *h, uint32_t events)
+static void *attempt_main(void *arg)
+{
+	struct comms_attempt *a = arg;
+	long t0 = mono_ms();
+	uint64_t one = 1;
+
+	a->rc = comms_connect(a->path, &a->want, &a->link, a->err, sizeof(a->err));
+	a->took_ms = mono_ms() - t0;
+	if (write(a->done_fd, &one, sizeof(one)) < 0)
+		log_warn("comms: reconnect done: %s", strerror(errno));
+	return NULL;
+}
+
+/* Wait for the attempt's thread (bounded by the handshake's step
+ * timeouts) and free it; an unused link it made is closed. */
+void net_comms_attempt_end(struct net_dev *n, bool keep_link)
+{
+	struct comms *c = co(n);
+	struct comms_attempt *a = c->try;
+
+	if (!a)
+		return;
+	pthread_join(a->th, NULL);
+	if (n->loop)
+		evloop_del(n->loop, &a->done_h);
+	close(a->done_fd);
+	if (!a->rc && !keep_link)
+		comms_link_close(&a->link, "superseded");
+	free(a);
+	c->try = NULL;
+}
+
+/* The attempt ended (VMM thread): install its link or plan the next. */
+static void attempt_done(struct evloop_handler *h, uint32_t events)
 {
 	struct net_dev *n = h->ctx;
 	struct comms *c = co(n);
-	struct comms_params want;
-	struct comms_link l;
-	char err[256] = "";
-	uint64_t ticks;
-	int rc;
+	struct comms_attempt *a = c->try;
+	bool take;
 
-	if (read(c->timer_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
-		log_ratelimited(LOG_WARN, "comms: timerfd read: %s", strerror(errno));
 	pthread_mutex_lock(&n->vdev.lock);
-	want = c->want;
-	rc = c->up;
-	pthread_mutex_unlock(&n->vdev.lock);
-	if (rc) /* up already; the timer is stale */
-		return;
-	long t0 = mono_ms();
-	rc = comms_connect(c->path, &want, &l, err, sizeof(err));
-	pthread_mutex_lock(&n->vdev.lock);
-	if (rc) {
-		log_ratelimited(LOG_INFO, "net '%s': reconnect to %s: %s", n->id, c->path, err);
+	take = !a->rc && !c->up && !(a->link.p.features & ~c->want.features);
+	if (a->rc) {
+		log_ratelimited(LOG_INFO, "net '%s': reconnect to %s: %s", n->id, c->path, a->err);
 		link_really_down(n);
-		retry_later(c, mono_ms() - t0);
-	} else if (c->up || (l.p.features & ~c->want.features)) {
-		comms_link_close(&l, "superseded"); /* the driver changed meanwhile: retry */
-	} else if (install(n, &l)) {
+		retry_later(c, a->took_ms);
+	} else if (!take) {
+		/* up meanwhile, or the driver changed: the periodic timer retries */
+	} else if (install(n, &a->link)) {
 		link_really_down(n);
 	} else {
 		net_comms_arm_timer(c, 0, 0);
@@ -195,6 +214,40 @@ static void timer_event(struct evloop_handler *h, uint32_t events)
 		log_info("net '%s': comms link to %s up again", n->id, c->path);
 		link_back(n);
 	}
+	net_comms_attempt_end(n, take);
+	pthread_mutex_unlock(&n->vdev.lock);
+}
+
+/* The reconnect timer: start one comms_connect() on its own thread,
+ * unless one is still in flight. */
+static void timer_event(struct evloop_handler *h, uint32_t events)
+{
+	struct net_dev *n = h->ctx;
+	struct comms *c = co(n);
+	struct comms_attempt *a;
+	uint64_t ticks;
+
+	if (read(c->timer_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+		log_ratelimited(LOG_WARN, "comms: timerfd read: %s", strerror(errno));
+	pthread_mutex_lock(&n->vdev.lock);
+	if (c->up || c->try || !(a = calloc(1, sizeof(*a))))
+		goto out;
+	*a = (struct comms_attempt){ .path = c->path, .want = c->want,
+				     .done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC) };
+	a->done_h = (struct evloop_handler){ .fd = a->done_fd, .fn = attempt_done, .ctx = n };
+	if (a->done_fd < 0 || evloop_add(n->loop, &a->done_h, EPOLLIN)) {
+		log_ratelimited(LOG_WARN, "net '%s': reconnect: no event fd", n->id);
+	} else if (pthread_create(&a->th, NULL, attempt_main, a)) {
+		log_ratelimited(LOG_WARN, "net '%s': reconnect: no thread", n->id);
+		evloop_del(n->loop, &a->done_h);
+	} else {
+		c->try = a;
+		goto out;
+	}
+	if (a->done_fd >= 0)
+		close(a->done_fd);
+	free(a);
+out:
 	pthread_mutex_unlock(&n->vdev.lock);
 }
 
