@@ -107,8 +107,9 @@ struct metrics_agg { uint64_t min_us, max_us, sum_us; };
 	C(g, unplug_discard_fails) A(g, unplug_all_agg) C(g, unplug_all_count) \
 	C(g, unplug_all_fails) A(g, state_agg) C(g, state_count) C(g, state_fails)
 
-/* Groups in Firecracker's serialization order (per-device block_<id>,
- * net_<id>, pmem_<id> and vhost_user_<id> groups are not emitted yet). */
+/* Groups in Firecracker's serialization order. The per-device block_<id>
+ * and net_<id> groups are added by the device manager's metrics_extra_fn
+ * (vmm_devices_metrics_groups); pmem_<id> and vhost_user_<id> do not exist. */
 #define METRICS_GROUPS(X) X(api_server, METRICS_API_SERVER) X(balloon, METRICS_BALLOON) \
 	X(block, METRICS_BLOCK) X(deprecated_api, METRICS_DEPRECATED) \
 	X(get_api_requests, METRICS_GET) X(i8042, METRICS_I8042) X(uart, METRICS_UART) \

@@ -280,17 +280,24 @@ int comms_listen(const char *path)
 	if (!path || strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	strcpy(sa.sun_path, path);
-	/* Replace a stale socket, never anything else. */
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			return -EEXIST;
-		if (unlink(path) < 0)
-			return -errno;
-	}
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0600) < 0 ||
+	/* Replace a stale socket, never anything else, nor a live one (a
+	 * running switch): connect tells them apart. */
+	if (lstat(path, &st) == 0) {
+		rc = !S_ISSOCK(st.st_mode) ? -EEXIST
+			: connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ? -EADDRINUSE
+			: unlink(path) < 0 ? -errno : 0;
+		if (rc) {
+			close(fd);
+			return rc;
+		}
+	}
+	/* bind gives the file the socket inode's mode (less the umask): set
+	 * it first, so the path is never reachable by others, not even
+	 * briefly. */
+	if (fchmod(fd, 0600) < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    listen(fd, 64) < 0) {
 		rc = -errno;
 		log_err("comms: listen on %s: %s", path, strerror(errno));

@@ -122,6 +122,21 @@ static void flood(struct sw *s, unsigned in, const struct ring_vnet_hdr *h,
 			s->port[i].st.tx_drops++; /* no back-pressure for floods */
 }
 
+/* A port without a declared MAC (the TAP, a VM without guest_mac) may
+ * send from any source but one another live port declared: learning would
+ * move that MAC to it and steal the other port's traffic. */
+static bool claimed_elsewhere(const struct sw *s, unsigned in, const uint8_t *src)
+{
+	for (unsigned i = 0; i < SW_MAX_PORTS; i++) {
+		const struct sw_port *o = &s->port[i];
+
+		if (i != in && (s->active >> i & 1) && o->has_mac &&
+		    !memcmp(o->mac, src, SW_ETH_ALEN))
+			return true;
+	}
+	return false;
+}
+
 /* Check, learn, answer, forward. `again`: this frame was held before (it
  * was counted and shown to the gateway then). */
 static int route(struct sw *s, unsigned in, bool again, const struct ring_vnet_hdr *h,
@@ -138,7 +153,8 @@ static int route(struct sw *s, unsigned in, bool again, const struct ring_vnet_h
 	}
 	gather(eth, iov, iovcnt, SW_ETH_HLEN);
 	if (!sw_fwd_src_ok(eth + 6, p->has_mac ? p->mac : NULL,
-			   s->cfg->gateway ? s->cfg->gw.mac : NULL)) {
+			   s->cfg->gateway ? s->cfg->gw.mac : NULL) ||
+	    (!p->has_mac && claimed_elsewhere(s, in, eth + 6))) {
 		p->st.spoofed++;
 		return 0;
 	}

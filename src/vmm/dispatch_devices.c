@@ -1,7 +1,8 @@
 /* Dispatcher: device configuration (pre-boot PUT) and device updates
- * (runtime PATCH). Block devices exist; the other device models arrive in
- * their own issues: until then InstanceStart refuses a VM that has one
- * (res_unsupported_devices), so at runtime their requests say so. */
+ * (runtime PATCH) on the live devices: drives, network interfaces,
+ * balloon. Device kinds ember does not model (pmem, memory hotplug) are
+ * refused at InstanceStart (res_unsupported_devices), so at runtime their
+ * requests say so. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

@@ -602,6 +602,23 @@ static void test_duplicate_mac(void)
 	       "E's MAC attaches again right after E hung up");
 	comms_link_close(&e, "done");
 	wait_stat("ports", 4);
+	/* a link without a declared MAC may not send as A */
+	struct comms_params anon = { .geom = { 256, 2048 }, .mtu = 1500 };
+	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	uint8_t other[6];
+	mac_of(0x33, other);
+	if (comms_connect(sock_path, &anon, &e, NULL, 0) == 0) {
+		send_frame(&e, bcast, ma, 13, 0, 60, NULL);
+		send_frame(&e, bcast, other, 14, 0, 60, NULL);
+		result(count_tag(&B, 14, 1, 1000) == 1 && count_tag(&B, 13, -1, 100) == 0,
+		       "a MAC-less link may use a free MAC but not A's");
+		send_frame(&B, ma, mb, 15, 0, 60, NULL);
+		result(count_tag(&A, 15, 1, 1000) == 1, "... and A keeps its traffic");
+		comms_link_close(&e, "done");
+	} else {
+		result(false, "a MAC-less link attaches");
+	}
+	wait_stat("ports", 4);
 }
 
 static void test_idle(void)

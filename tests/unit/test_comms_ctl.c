@@ -20,6 +20,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -380,6 +381,32 @@ static int child_status(pid_t pid)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* A live listener's socket is never taken over; a stale one is; a
+ * regular file is never deleted; the socket is 0600 from the start. */
+static void test_listen_rules(void **state)
+{
+	struct stat st;
+	int a = comms_listen(sock_path), b, fd;
+
+	assert_true(a >= 0);
+	assert_int_equal(stat(sock_path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(comms_listen(sock_path), -EADDRINUSE);
+	close(a); /* the file stays: stale now */
+	b = comms_listen(sock_path);
+	assert_true(b >= 0);
+	close(b);
+	unlink(sock_path);
+	fd = open(sock_path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(comms_listen(sock_path), -EEXIST);
+	assert_int_equal(stat(sock_path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	unlink(sock_path);
+	(void)state;
+}
+
 static void test_handshake(void **state)
 {
 	int ls = comms_listen(sock_path), fds0;
@@ -664,6 +691,7 @@ int main(void)
 		cmocka_unit_test(test_wire_bytes),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_negotiate),
+		cmocka_unit_test_setup_teardown(test_listen_rules, setup_path, teardown_path),
 		cmocka_unit_test_setup_teardown(test_handshake, setup_path, teardown_path),
 		cmocka_unit_test_setup_teardown(test_peer_death, setup_path, teardown_path),
 		cmocka_unit_test_setup_teardown(test_hostile_server, setup_path, teardown_path),

@@ -656,6 +656,52 @@ static void test_half_close(void **state)
 	teardown(t);
 }
 
+/* Found in the lab (Linux guest, a host client sending 1 MiB then closing
+ * at once): data and hang-up seen in one event. ember stopped watching
+ * the hung-up socket, then a short read (less than the RX buffer) made it
+ * wait for EPOLLIN that could never come: the end of the data, the EOF,
+ * SHUTDOWN and RST were never sent and the connection stayed for good. */
+static void test_host_writes_and_closes(void **state)
+{
+	struct t *t = setup();
+	uint8_t buf[4096];
+	struct g g;
+	int fd = host_connect(t, &g, 4100);
+	struct vsock_pkt p;
+
+	host_write(fd, "the last words", 14);
+	close(fd);
+	p = rx_expect(t, &g, VIRTIO_VSOCK_OP_RW, buf, sizeof(buf));
+	assert_int_equal(p.len, 14);
+	assert_memory_equal(buf, "the last words", 14);
+	p = rx_expect(t, &g, VIRTIO_VSOCK_OP_SHUTDOWN, NULL, 0);
+	assert_int_equal(p.flags, RCV | SEND);
+	rx_expect(t, &g, VIRTIO_VSOCK_OP_RST, NULL, 0);
+	assert_int_equal(vsock_nr_conns(t->v), 0);
+
+	/* the same with more than one RX buffer's worth still in the socket */
+	uint8_t *big = malloc(3 * 4096 + 100);
+	uint32_t got = 0;
+
+	for (uint32_t i = 0; i < 3 * 4096 + 100; i++)
+		big[i] = (uint8_t)(i % 251);
+	fd = host_connect(t, &g, 4101);
+	host_write(fd, big, 3 * 4096 + 100);
+	close(fd);
+	while (got < 3 * 4096 + 100) {
+		p = rx_expect(t, &g, VIRTIO_VSOCK_OP_RW, buf, sizeof(buf));
+		assert_memory_equal(buf, big + got, p.len);
+		got += p.len;
+	}
+	p = rx_expect(t, &g, VIRTIO_VSOCK_OP_SHUTDOWN, NULL, 0);
+	assert_int_equal(p.flags, RCV | SEND);
+	rx_expect(t, &g, VIRTIO_VSOCK_OP_RST, NULL, 0);
+	assert_int_equal(vsock_nr_conns(t->v), 0);
+	assert_int_equal(stats(t).conns_killed, 0);
+	free(big);
+	teardown(t);
+}
+
 static uint8_t pattern(uint64_t i) { return (uint8_t)(i % 251); }
 
 /* 1 MiB each way with the credit rules on both ends and the bytes checked. */
@@ -1120,6 +1166,7 @@ int main(void)
 		cmocka_unit_test(test_connect_line_errors),
 		cmocka_unit_test(test_guest_initiated),
 		cmocka_unit_test(test_half_close),
+		cmocka_unit_test(test_host_writes_and_closes),
 		cmocka_unit_test(test_bulk_with_credit),
 		cmocka_unit_test(test_guest_credit_respected),
 		cmocka_unit_test(test_host_never_reads),

@@ -15,9 +15,10 @@
  * or a ring it corrupted (-EPROTO), takes the link down: LINK_UP cleared
  * with a config interrupt, the link closed, and comms_connect() retried
  * every RECONNECT_MS from a timerfd; success sets LINK_UP again. Frames
- * the guest sends meanwhile are dropped and counted in tx_fails. The
- * handshake is blocking (bounded by the comms step timeouts) and runs on
- * the VMM thread without the device lock, so vCPUs never wait on it.
+ * the guest sends meanwhile are dropped and counted in tx_fails. The first
+ * handshake (at InstanceStart) runs on the VMM thread; reconnects run on a
+ * short-lived thread (net_comms_link.c), so a stalling peer holds neither
+ * the VMM thread nor the vCPUs.
  *
  * Offloads: the virtio features offered follow what the peer agreed to at
  * creation (COMMS_F_CSUM -> CSUM/GUEST_CSUM, COMMS_F_GSO -> TSO both

@@ -189,7 +189,9 @@ uint32_t vsock_host_read(struct vsock_hconn *hc, const struct virtq_chain *c, ui
 		return 0;
 	r = readv(hc->h.fd, iov, (int)n);
 	if (r > 0) {
-		if ((uint32_t)r < want) { /* drained for now: wait for EPOLLIN */
+		/* drained for now: wait for EPOLLIN; but a hung-up socket is
+		 * no longer watched (peer_hup), so read on until its EOF */
+		if ((uint32_t)r < want && !hc->hup) {
 			hc->readable = false;
 			vsock_host_update(hc);
 		}
