@@ -63,6 +63,11 @@ void rl_destroy(struct rate_limiter *rl);
 bool rl_consume(struct rate_limiter *rl, uint64_t tokens, enum rl_kind kind);
 /* Give tokens back (e.g. undo the ops token when the bytes bucket said no). */
 void rl_manual_replenish(struct rate_limiter *rl, uint64_t tokens, enum rl_kind kind);
+/* One device request: an ops token and `bytes` bandwidth tokens (none
+ * when 0), both or neither (the ops token is given back when the bytes
+ * say no). rl_refund_req gives back what rl_consume_req took. */
+bool rl_consume_req(struct rate_limiter *rl, uint64_t bytes);
+void rl_refund_req(struct rate_limiter *rl, uint64_t bytes);
 
 int rl_timer_fd(const struct rate_limiter *rl);
 bool rl_is_blocked(const struct rate_limiter *rl);

@@ -12,6 +12,25 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
+
+/* Network byte order in packet buffers (frames are byte arrays of any
+ * alignment). */
+static inline uint16_t sw_be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline uint32_t sw_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline void sw_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+static inline void sw_put32(uint8_t *p, uint32_t v)
+{
+	sw_put16(p, (uint16_t)(v >> 16));
+	sw_put16(p + 2, (uint16_t)v);
+}
 
 #define SW_ETH_ALEN 6
 #define SW_ETH_HLEN 14

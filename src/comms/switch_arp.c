@@ -8,31 +8,16 @@
 
 #define ARP_LEN 28
 
-static uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 /* Only a well-formed request for the gateway's address from a real station
  * (a gratuitous announcement, spa == tpa, needs no answer). A probe (spa 0,
  * RFC 5227) for our address is answered: that is how the gateway defends it. */
 static bool wanted(const struct sw_gw *gw, const uint8_t *a)
 {
-	if (be16(a) != 1 || be16(a + 2) != SW_ETHERTYPE_IPV4 || a[4] != 6 || a[5] != 4)
+	if (sw_be16(a) != 1 || sw_be16(a + 2) != SW_ETHERTYPE_IPV4 || a[4] != 6 || a[5] != 4)
 		return false;
-	if (be16(a + 6) != 1 || be32(a + 24) != gw->ip)
+	if (sw_be16(a + 6) != 1 || sw_be32(a + 24) != gw->ip)
 		return false;
-	if (be32(a + 14) == gw->ip)
+	if (sw_be32(a + 14) == gw->ip)
 		return false;
 	return !sw_mac_is_multicast(a + 8) && !sw_mac_is_zero(a + 8);
 }
@@ -44,7 +29,7 @@ size_t sw_arp_reply(const struct sw_gw *gw, const uint8_t *in, size_t len, uint8
 	uint8_t *r = out + SW_ETH_HLEN;
 
 	if (len < SW_ETH_HLEN + ARP_LEN || outlen < SW_ETH_ZLEN ||
-	    be16(in + 12) != SW_ETHERTYPE_ARP || !wanted(gw, a))
+	    sw_be16(in + 12) != SW_ETHERTYPE_ARP || !wanted(gw, a))
 		return 0;
 	memset(out, 0, SW_ETH_ZLEN);
 	memcpy(out, a + 8, SW_ETH_ALEN); /* to the requester's hardware address */
@@ -57,7 +42,7 @@ size_t sw_arp_reply(const struct sw_gw *gw, const uint8_t *in, size_t len, uint8
 	r[5] = 4;
 	r[7] = 2;			/* op reply */
 	memcpy(r + 8, gw->mac, SW_ETH_ALEN);
-	put32(r + 14, gw->ip);
+	sw_put32(r + 14, gw->ip);
 	memcpy(r + 18, a + 8, SW_ETH_ALEN + 4); /* tha, tpa = the request's sha, spa */
 	return SW_ETH_ZLEN;
 }

@@ -24,21 +24,6 @@
 #define OPT_T2 59
 #define OPT_END 255
 
-static uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 /* One option TLV; a 4-byte address option must be exactly 4 long. */
 static int option(struct sw_dhcp_req *r, uint8_t code, const uint8_t *v, uint8_t len)
 {
@@ -54,10 +39,10 @@ static int option(struct sw_dhcp_req *r, uint8_t code, const uint8_t *v, uint8_t
 			return -EINVAL;
 		if (code == OPT_REQ_IP) {
 			r->has_req_ip = true;
-			r->req_ip = be32(v);
+			r->req_ip = sw_be32(v);
 		} else {
 			r->has_server_id = true;
-			r->server_id = be32(v);
+			r->server_id = sw_be32(v);
 		}
 		return 0;
 	default:
@@ -102,16 +87,16 @@ int sw_dhcp_parse(const uint8_t *in, size_t len, struct sw_dhcp_req *r)
 
 	if (sw_ipv4_parse(in, len, &ip) || ip.proto != 17 || ip.l4len < 8)
 		return -EINVAL;
-	ulen = be16(ip.l4 + 4);
-	if (be16(ip.l4 + 2) != 67 || ulen < 8 || ulen > ip.l4len)
+	ulen = sw_be16(ip.l4 + 4);
+	if (sw_be16(ip.l4 + 2) != 67 || ulen < 8 || ulen > ip.l4len)
 		return -EINVAL;
 	b = ip.l4 + 8;
 	blen = ulen - 8;
 	if (blen < SW_BOOTP_FIXED + 4 || b[0] != 1 || b[1] != 1 || b[2] != SW_ETH_ALEN ||
-	    be32(b + SW_BOOTP_FIXED) != SW_DHCP_COOKIE)
+	    sw_be32(b + SW_BOOTP_FIXED) != SW_DHCP_COOKIE)
 		return -EINVAL;
-	*r = (struct sw_dhcp_req){ .xid = be32(b + 4), .flags = be16(b + 10),
-				   .ciaddr = be32(b + 12), .giaddr = be32(b + 24) };
+	*r = (struct sw_dhcp_req){ .xid = sw_be32(b + 4), .flags = sw_be16(b + 10),
+				   .ciaddr = sw_be32(b + 12), .giaddr = sw_be32(b + 24) };
 	memcpy(r->chaddr, b + 28, SW_ETH_ALEN);
 	memcpy(r->src_mac, in + 6, SW_ETH_ALEN);
 	if (options(r, b + SW_BOOTP_FIXED + 4, blen - SW_BOOTP_FIXED - 4))
@@ -123,7 +108,7 @@ static uint8_t *opt_u32(uint8_t *o, uint8_t code, uint32_t v)
 {
 	o[0] = code;
 	o[1] = 4;
-	put32(o + 2, v);
+	sw_put32(o + 2, v);
 	return o + 6;
 }
 
@@ -150,7 +135,7 @@ static size_t put_options(const struct sw_dhcp *d, uint8_t type, bool inform, ui
 			*p++ = OPT_DNS;
 			*p++ = (uint8_t)(4 * d->ndns);
 			for (unsigned i = 0; i < d->ndns; i++, p += 4)
-				put32(p, d->dns[i]);
+				sw_put32(p, d->dns[i]);
 		}
 		p = opt_u32(p, OPT_BCAST, d->gw.ip | ~mask);
 	}
@@ -195,16 +180,16 @@ size_t sw_dhcp_build(const struct sw_dhcp *d, const struct sw_dhcp_req *r, uint8
 	b[0] = 2; /* BOOTREPLY */
 	b[1] = 1;
 	b[2] = SW_ETH_ALEN;
-	put32(b + 4, r->xid);
+	sw_put32(b + 4, r->xid);
 	b[10] = (uint8_t)(r->flags >> 8);
 	b[11] = (uint8_t)r->flags;
 	if (type == SW_DHCPACK)
-		put32(b + 12, r->ciaddr);
+		sw_put32(b + 12, r->ciaddr);
 	if (type != SW_DHCPNAK)
-		put32(b + 16, yiaddr);
-	put32(b + 24, r->giaddr);
+		sw_put32(b + 16, yiaddr);
+	sw_put32(b + 24, r->giaddr);
 	memcpy(b + 28, r->chaddr, SW_ETH_ALEN);
-	put32(b + SW_BOOTP_FIXED, SW_DHCP_COOKIE);
+	sw_put32(b + SW_BOOTP_FIXED, SW_DHCP_COOKIE);
 	blen = SW_BOOTP_FIXED + 4 + put_options(d, type, inform, b + SW_BOOTP_FIXED + 4);
 	if (blen < BOOTP_MIN)
 		blen = BOOTP_MIN;

@@ -7,21 +7,6 @@
 #include <errno.h>
 #include <string.h>
 
-static uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v) { p[0] = v >> 8; p[1] = (uint8_t)v; }
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
-
 /* Big-endian 16-bit words; an odd last byte is padded with zero, so only the
  * last piece of a multi-part sum may have an odd length. The end-around
  * carry is folded at 32 bits, which keeps the 16-bit one's complement sum. */
@@ -31,7 +16,7 @@ uint32_t sw_csum_add(uint32_t sum, const void *p, size_t len)
 	uint64_t s = sum;
 
 	for (; len >= 2; b += 2, len -= 2)
-		s += be16(b);
+		s += sw_be16(b);
 	if (len)
 		s += (uint32_t)b[0] << 8;
 	while (s >> 32)
@@ -51,18 +36,18 @@ int sw_ipv4_parse(const uint8_t *frame, size_t len, struct sw_ipv4 *p)
 	const uint8_t *ip = frame + SW_ETH_HLEN;
 	size_t hlen, total;
 
-	if (len < SW_ETH_HLEN + 20 || be16(frame + 12) != SW_ETHERTYPE_IPV4)
+	if (len < SW_ETH_HLEN + 20 || sw_be16(frame + 12) != SW_ETHERTYPE_IPV4)
 		return -EINVAL;
 	hlen = (size_t)(ip[0] & 0xf) * 4;
-	total = be16(ip + 2);
+	total = sw_be16(ip + 2);
 	if (ip[0] >> 4 != 4 || hlen < 20 || total < hlen || total > len - SW_ETH_HLEN)
 		return -EINVAL;
-	if (be16(ip + 6) & 0x3fff) /* MF or a fragment offset */
+	if (sw_be16(ip + 6) & 0x3fff) /* MF or a fragment offset */
 		return -EINVAL;
 	if (sw_csum_fold(sw_csum_add(0, ip, hlen)) != 0)
 		return -EINVAL;
-	*p = (struct sw_ipv4){ .ip = ip, .hlen = hlen, .proto = ip[9], .src = be32(ip + 12),
-			       .dst = be32(ip + 16), .l4 = ip + hlen, .l4len = total - hlen };
+	*p = (struct sw_ipv4){ .ip = ip, .hlen = hlen, .proto = ip[9], .src = sw_be32(ip + 12),
+			       .dst = sw_be32(ip + 16), .l4 = ip + hlen, .l4len = total - hlen };
 	return 0;
 }
 
@@ -70,7 +55,7 @@ static void eth_hdr(uint8_t *out, const uint8_t *dmac, const uint8_t *smac, uint
 {
 	memcpy(out, dmac, SW_ETH_ALEN);
 	memcpy(out + 6, smac, SW_ETH_ALEN);
-	put16(out + 12, type);
+	sw_put16(out + 12, type);
 }
 
 /* A 20-byte header, no options, DF set, TTL 64, checksum filled. */
@@ -78,13 +63,13 @@ static void ip_hdr(uint8_t *ip, uint8_t proto, uint32_t sip, uint32_t dip, size_
 {
 	memset(ip, 0, 20);
 	ip[0] = 0x45;
-	put16(ip + 2, (uint16_t)(20 + paylen));
-	put16(ip + 6, 0x4000);
+	sw_put16(ip + 2, (uint16_t)(20 + paylen));
+	sw_put16(ip + 6, 0x4000);
 	ip[8] = 64;
 	ip[9] = proto;
-	put32(ip + 12, sip);
-	put32(ip + 16, dip);
-	put16(ip + 10, sw_csum_fold(sw_csum_add(0, ip, 20)));
+	sw_put32(ip + 12, sip);
+	sw_put32(ip + 16, dip);
+	sw_put16(ip + 10, sw_csum_fold(sw_csum_add(0, ip, 20)));
 }
 
 /* Zero the tail up to the Ethernet minimum; returns the padded length. */
@@ -105,16 +90,16 @@ size_t sw_udp_frame(uint8_t *out, const uint8_t dmac[SW_ETH_ALEN],
 
 	eth_hdr(out, dmac, smac, SW_ETHERTYPE_IPV4);
 	ip_hdr(out + SW_ETH_HLEN, 17, sip, dip, 8 + paylen);
-	put16(udp, sport);
-	put16(udp + 2, dport);
-	put16(udp + 4, ulen);
-	put16(udp + 6, 0);
-	put32(pseudo, sip);
-	put32(pseudo + 4, dip);
-	put16(pseudo + 8, 17);
-	put16(pseudo + 10, ulen);
+	sw_put16(udp, sport);
+	sw_put16(udp + 2, dport);
+	sw_put16(udp + 4, ulen);
+	sw_put16(udp + 6, 0);
+	sw_put32(pseudo, sip);
+	sw_put32(pseudo + 4, dip);
+	sw_put16(pseudo + 8, 17);
+	sw_put16(pseudo + 10, ulen);
 	sum = sw_csum_fold(sw_csum_add(sw_csum_add(0, pseudo, sizeof(pseudo)), udp, ulen));
-	put16(udp + 6, sum ? sum : 0xffff); /* RFC 768: 0 means "no checksum" */
+	sw_put16(udp + 6, sum ? sum : 0xffff); /* RFC 768: 0 means "no checksum" */
 	return pad(out, SW_UDP_HLEN + paylen);
 }
 
@@ -137,8 +122,8 @@ size_t sw_icmp_echo_reply(const struct sw_gw *gw, const uint8_t *in, size_t len,
 	icmp = out + SW_ETH_HLEN + 20;
 	memcpy(icmp, p.l4, p.l4len); /* identifier, sequence and data echoed */
 	icmp[0] = 0;
-	put16(icmp + 2, 0);
-	put16(icmp + 2, sw_csum_fold(sw_csum_add(0, icmp, p.l4len)));
+	sw_put16(icmp + 2, 0);
+	sw_put16(icmp + 2, sw_csum_fold(sw_csum_add(0, icmp, p.l4len)));
 	return pad(out, n);
 }
 
@@ -151,6 +136,6 @@ int sw_csum_complete(uint8_t *frame, size_t len, unsigned csum_start, unsigned c
 		return -EINVAL;
 	/* The field holds the pseudo-header sum the sender prepared. */
 	sum = sw_csum_fold(sw_csum_add(0, frame + csum_start, len - csum_start));
-	put16(frame + csum_start + csum_offset, sum ? sum : 0xffff);
+	sw_put16(frame + csum_start + csum_offset, sum ? sum : 0xffff);
 	return 0;
 }

@@ -238,3 +238,21 @@ void rl_set(struct rate_limiter *rl, const struct res_rate_limiter *cfg)
 	bucket_set(&rl->b[RL_BYTES], cfg ? &cfg->bandwidth : NULL);
 	bucket_set(&rl->b[RL_OPS], cfg ? &cfg->ops : NULL);
 }
+
+bool rl_consume_req(struct rate_limiter *rl, uint64_t bytes)
+{
+	if (!rl_consume(rl, 1, RL_OPS))
+		return false;
+	if (bytes && !rl_consume(rl, bytes, RL_BYTES)) {
+		rl_manual_replenish(rl, 1, RL_OPS);
+		return false;
+	}
+	return true;
+}
+
+void rl_refund_req(struct rate_limiter *rl, uint64_t bytes)
+{
+	rl_manual_replenish(rl, 1, RL_OPS);
+	if (bytes)
+		rl_manual_replenish(rl, bytes, RL_BYTES);
+}

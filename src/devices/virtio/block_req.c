@@ -130,25 +130,10 @@ static uint8_t validate(const struct blk_dev *b, const struct blk_req *r)
 	return VIRTIO_BLK_S_UNSUPP;
 }
 
-/* One op per request, plus its data bytes for IN/OUT, or nothing. */
-static bool take_tokens(struct blk_dev *b, const struct blk_req *r)
+/* One op per request, plus its data bytes for IN/OUT. */
+static uint64_t req_bytes(const struct blk_req *r)
 {
-	bool data = r->io.type == VIRTIO_BLK_T_IN || r->io.type == VIRTIO_BLK_T_OUT;
-
-	if (!rl_consume(&b->rl, 1, RL_OPS))
-		return false;
-	if (data && !rl_consume(&b->rl, r->io.len, RL_BYTES)) {
-		rl_manual_replenish(&b->rl, 1, RL_OPS);
-		return false;
-	}
-	return true;
-}
-
-static void give_tokens(struct blk_dev *b, const struct blk_req *r)
-{
-	rl_manual_replenish(&b->rl, 1, RL_OPS);
-	if (r->io.type == VIRTIO_BLK_T_IN || r->io.type == VIRTIO_BLK_T_OUT)
-		rl_manual_replenish(&b->rl, r->io.len, RL_BYTES);
+	return r->io.type == VIRTIO_BLK_T_IN || r->io.type == VIRTIO_BLK_T_OUT ? r->io.len : 0;
 }
 
 /* The serial, truncated to what the driver gave room for. */
@@ -217,7 +202,7 @@ static int submit(struct blk_dev *b, struct blk_req *r, uint16_t head, bool *use
 	int rc = blk_aio_submit(b, r, head);
 
 	if (rc == -EBUSY) {
-		give_tokens(b, r);
+		rl_refund_req(&b->rl, req_bytes(r));
 		b->io_throttled = true;
 		b->st.io_engine_throttled_events++;
 		return VIRTIO_RETRY;
@@ -253,7 +238,7 @@ static int handle(struct blk_dev *b, bool *used)
 		*used = true;
 		return VIRTIO_NEXT;
 	}
-	if (!take_tokens(b, r)) {
+	if (!rl_consume_req(&b->rl, req_bytes(r))) {
 		b->st.rate_limiter_throttled_events++;
 		return VIRTIO_RETRY;
 	}

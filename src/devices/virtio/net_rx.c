@@ -196,25 +196,6 @@ static int deliver(struct net_dev *n, const struct net_frame *f)
 	return publish(n);
 }
 
-static bool take_tokens(struct net_dev *n, uint64_t bytes)
-{
-	struct rate_limiter *rl = &n->rl[NET_RXQ];
-
-	if (!rl_consume(rl, 1, RL_OPS))
-		return false;
-	if (!rl_consume(rl, bytes, RL_BYTES)) {
-		rl_manual_replenish(rl, 1, RL_OPS);
-		return false;
-	}
-	return true;
-}
-
-static void give_tokens(struct net_dev *n, uint64_t bytes)
-{
-	rl_manual_replenish(&n->rl[NET_RXQ], 1, RL_OPS);
-	rl_manual_replenish(&n->rl[NET_RXQ], bytes, RL_BYTES);
-}
-
 static void drop(struct net_dev *n, const struct net_frame *f, const char *why)
 {
 	n->st.rx_fails++;
@@ -233,7 +214,7 @@ static bool rx_one(struct net_dev *n, const struct net_frame *f)
 		drop(n, f, f->len > NET_MAX_FRAME ? "too long" : "offload not negotiated");
 		return true;
 	}
-	if (!take_tokens(n, bytes)) {
+	if (!rl_consume_req(&n->rl[NET_RXQ], bytes)) {
 		n->st.rx_rate_limiter_throttled++;
 		return false;
 	}
@@ -243,7 +224,7 @@ static bool rx_one(struct net_dev *n, const struct net_frame *f)
 		return true;
 	}
 	if (rc) {
-		give_tokens(n, bytes);
+		rl_refund_req(&n->rl[NET_RXQ], bytes);
 		if (rc == -EAGAIN) {
 			n->st.no_rx_avail_buffer++;
 			n->rx_waiting = true;

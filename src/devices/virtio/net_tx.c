@@ -105,27 +105,6 @@ static int tx_parse(struct net_dev *n, struct tx_frame *t)
 	return 0;
 }
 
-/* Both buckets or neither; the whole buffer counts, header included, as
- * in Firecracker. */
-static bool take_tokens(struct net_dev *n, uint64_t bytes)
-{
-	struct rate_limiter *rl = &n->rl[NET_TXQ];
-
-	if (!rl_consume(rl, 1, RL_OPS))
-		return false;
-	if (!rl_consume(rl, bytes, RL_BYTES)) {
-		rl_manual_replenish(rl, 1, RL_OPS);
-		return false;
-	}
-	return true;
-}
-
-static void give_tokens(struct net_dev *n, uint64_t bytes)
-{
-	rl_manual_replenish(&n->rl[NET_TXQ], 1, RL_OPS);
-	rl_manual_replenish(&n->rl[NET_TXQ], bytes, RL_BYTES);
-}
-
 /* Firecracker counts a source MAC other than guest_mac; we count it too,
  * and a backend that must not see it (the comms ring) drops it. */
 static bool spoofed(struct net_dev *n, const struct tx_frame *t)
@@ -165,7 +144,8 @@ static int tx_chain(void *ctx, struct virtq_chain *c)
 				c->head);
 		return hand_back(n);
 	}
-	if (!take_tokens(n, t.len + NET_HDR_LEN)) {
+	/* the whole buffer counts, header included, as in Firecracker */
+	if (!rl_consume_req(&n->rl[NET_TXQ], t.len + NET_HDR_LEN)) {
 		n->st.tx_rate_limiter_throttled++;
 		return VIRTIO_RETRY;
 	}
@@ -173,7 +153,7 @@ static int tx_chain(void *ctx, struct virtq_chain *c)
 		return hand_back(n);
 	rc = n->be->tx(n, &t.hdr, n->tx_iov, t.iovcnt, t.len);
 	if (rc == -EAGAIN) {
-		give_tokens(n, t.len + NET_HDR_LEN);
+		rl_refund_req(&n->rl[NET_TXQ], t.len + NET_HDR_LEN);
 		n->tx_full = true;
 		return VIRTIO_RETRY;
 	}

@@ -100,18 +100,6 @@ static uint32_t rng_fill_chain(struct rng_dev *r, uint32_t len)
 	return len;
 }
 
-/* Both buckets or neither (an ops token given back when bytes say no). */
-static bool rng_take_tokens(struct rng_dev *r, uint32_t len)
-{
-	if (!rl_consume(&r->rl, 1, RL_OPS))
-		return false;
-	if (!rl_consume(&r->rl, len, RL_BYTES)) {
-		rl_manual_replenish(&r->rl, 1, RL_OPS);
-		return false;
-	}
-	return true;
-}
-
 /* One popped chain: VIRTIO_NEXT (used element published), VIRTIO_RETRY
  * (throttled: the caller puts it back) or VIRTIO_STOP. */
 static int rng_handle(struct rng_dev *r)
@@ -127,7 +115,7 @@ static int rng_handle(struct rng_dev *r)
 				head);
 		r->st.entropy_event_fails++;
 	} else {
-		if (!rng_take_tokens(r, len)) {
+		if (!rl_consume_req(&r->rl, len)) {
 			r->st.entropy_rate_limiter_throttled++;
 			return VIRTIO_RETRY;
 		}
