@@ -157,7 +157,7 @@ install_bin "$l" "$(command -v ip)" /usr/sbin
 install_bin "$l" "$(command -v bridge)"
 if [ -x "$LAB_SWITCH" ]; then install_bin "$l" "$LAB_SWITCH"; fi
 mkdir -p "$l/lab"
-cp tests/lab/l1/lib.sh tests/lab/l1/bench.sh "$l/lab/"
+cp tests/lab/l1/lib.sh tests/lab/l1/bench*.sh "$l/lab/"
 # L1's config.sh: this one plus the values in force here, so that overrides
 # from the environment (LAB_L2_TIMEOUT=90 tests/lab/run.sh) reach L1 too.
 {
@@ -168,6 +168,7 @@ cp tests/lab/l1/lib.sh tests/lab/l1/bench.sh "$l/lab/"
 	q LAB_CURL_TIMEOUT "$LAB_CURL_TIMEOUT"
 	q LAB_TODO_SMP "$LAB_TODO_SMP"
 	q LAB_ENTROPY_KIB "$LAB_ENTROPY_KIB"
+	q LAB_VSOCK_MIB "$LAB_VSOCK_MIB"
 } > "$l/lab/config.sh"
 cp -r tests/lab/l1/scenarios "$l/lab/scenarios"
 cp "$kroot/boot/vmlinuz-$LAB_KVER" "$l/lab/vmlinuz"

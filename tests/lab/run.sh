@@ -3,6 +3,8 @@
 #                                 "1", "bzimage" or "1-bzimage" alike)
 # tests/lab/run.sh --demo         scenario 1 with the guest's console shown
 # tests/lab/run.sh --bench N      bench/lab-boot.sh's measurements, N boots each
+# tests/lab/run.sh --bench-l1 NAME ARGS  L1 runs l1/bench-NAME.sh ARGS (e.g.
+#                                 bench/vsock.sh: --bench-l1 vsock "64 3 50")
 # Options (before the names): --verbose: the L2 kernels boot without `quiet`;
 # --ember-level LEVEL: ember's --level (default Info)
 #
@@ -20,14 +22,15 @@ set -eu
 cd "$(dirname "$0")/../.."
 . tests/lab/config.sh
 
-mode=test runs='' verbose='' ember_level=''
+mode=test runs='' verbose='' ember_level='' bench_args=''
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--demo) mode=demo ;;
 	--bench) mode=bench runs=${2:?--bench N}; shift ;;
+	--bench-l1) mode=bench-${2:?--bench-l1 NAME ARGS} bench_args=$(echo "${3?--bench-l1 NAME ARGS}" | tr ' ' ,); shift 2 ;;
 	--verbose) verbose=1 ;;
 	--ember-level) ember_level=${2:?--ember-level LEVEL}; shift ;;
-	-h | --help) sed -n '2,18s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,20s/^# \{0,1\}//p' "$0"; exit 0 ;;
 	*) break ;;
 	esac
 	shift
@@ -49,7 +52,11 @@ fi
 command -v qemu-system-x86_64 >/dev/null || { echo "lab: qemu-system-x86_64 missing: run make deps" >&2; exit 1; }
 
 t_build=$(date +%s.%N)
-if [ "$mode" = bench ]; then tests/lab/build.sh --with-qemu; else tests/lab/build.sh; fi
+# QEMU in L1 for the benchmarks that compare with it (bench/lab-boot.sh, bench/net.sh).
+case "$mode" in
+bench | bench-net) tests/lab/build.sh --with-qemu ;;
+*) tests/lab/build.sh ;;
+esac
 t_l1=$(date +%s.%N)
 
 log="$LAB_OUT/console.log"
@@ -67,6 +74,7 @@ khz=$(awk -F: '/^cpu MHz/ { printf "%d", $2 * 1000; exit }' /proc/cpuinfo)
 [ -n "$khz" ] && append="$append tsc_early_khz=$khz tsc=reliable"
 [ -n "$only" ] && append="$append lab_only=$only"
 [ -n "$runs" ] && append="$append lab_runs=$runs"
+[ -n "$bench_args" ] && append="$append lab_bench_args=$bench_args"
 # The demo shows the guest kernel's whole boot, and not L1's.
 [ "$mode" = demo ] && append="$append quiet" verbose=1
 [ -n "$verbose" ] && append="$append lab_verbose=1"

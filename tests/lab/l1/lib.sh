@@ -306,3 +306,158 @@ run_scenarios() {
 		case "$_matched" in *" $_a "*) ;; *) notok "no scenario is named '$_a'" ;; esac
 	done
 }
+
+# --- vsock (scenario 12, bench-vsock.sh) ----------------------------------
+# The host side of ember's hybrid vsock is a UNIX socket, driven with socat.
+# socat's own log (-d -d -lu: microsecond time stamps) times the transfers.
+
+# socat_secs LOG: for each connection a `socat -d -d -lu ... UNIX-LISTEN:...`
+# (with or without fork) served, one line: the seconds from accepting it to
+# the exit of the process that moved its data.
+socat_secs() {
+	awk 'function t(s,  a) { split(s, a, ":"); return a[1] * 3600 + a[2] * 60 + a[3] }
+		function out(d) { if (d < 0) d += 86400; printf "%.3f\n", d }
+		/ accepting connection / { tacc = t($2) }
+		/ forked off child process / { t0[$NF] = tacc; forked = 1 }
+		/ exiting with status / {
+			p = $3; gsub(/[^0-9]/, "", p)
+			if (p in t0) out(t($2) - t0[p]); else if (!forked) out(t($2) - tacc)
+		}' "$1"
+}
+# rand_file PATH BYTES: BYTES of data for a transfer: 1000003 random bytes
+# (a prime: no buffer or ring size divides it, so stale or misplaced data
+# changes a checksum), repeated by one cat (file to file: no pipe, whose
+# every write is a system call, dear under the emulator), cut to size.
+# /dev/urandom alone costs more than the transfers there (64 MiB: ~7 s on
+# L1, ~11 s in L2).
+rand_file() {
+	head -c 1000003 /dev/urandom > "$1.blk"
+	_i=0 _blks=''
+	while [ $_i -le $(($2 / 1000003)) ]; do _blks="$_blks $1.blk"; _i=$((_i + 1)); done
+	cat $_blks > "$1"
+	truncate -s "$2" "$1"
+	rm -f "$1.blk"
+}
+# mb_s BYTES SECS: throughput in MB/s (10^6 bytes per second).
+mb_s() { awk -v b="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.1f", b / s / 1e6; else print "?" }'; }
+
+# vsock_connect UDS PORT [LINE]: a host client of ember's vsock: connects to
+# UDS, writes "CONNECT PORT\n" and LINE (if any), then waits (up to 10 s)
+# for the other side to close. Prints what came back ("OK <port>\n" and the
+# echo); socat's log, with time stamps, in $D/connect.log.
+vsock_connect() {
+	{ printf 'CONNECT %s\n' "$2"; [ -n "${3:-}" ] && printf '%s\n' "$3"; } |
+		timeout -s KILL 15 socat -d -d -d -lu -t 10 - "UNIX-CONNECT:$1" 2> "$D/connect.log"
+}
+# reply_ms [last]: from "connected" to the first (last) bytes written to
+# stdout in $D/connect.log, in milliseconds ("none" without an answer): for
+# a vsock client the first is the OK line, the last the echo.
+reply_ms() {
+	awk -v last="${1:-}" 'function t(s,  a) { split(s, a, ":"); return a[1] * 3600 + a[2] * 60 + a[3] }
+		/ successfully connected / { t0 = t($2) }
+		/ transferred [0-9]+ bytes from [0-9]+ to 1$/ && (last || !t1) { t1 = t($2) }
+		END { if (!t1) print "none"; else { if (t1 < t0) t1 += 86400; printf "%.2f\n", (t1 - t0) * 1000 } }' "$D/connect.log"
+}
+# closed_ms: from "connected" to socat's exit in $D/connect.log (ms).
+closed_ms() {
+	awk '/ successfully connected / { split($2, a, ":"); t0 = a[1] * 3600 + a[2] * 60 + a[3] }
+		/ exiting with status / { split($2, a, ":"); t1 = a[1] * 3600 + a[2] * 60 + a[3] }
+		END { if (t1 < t0) t1 += 86400; printf "%.0f\n", (t1 - t0) * 1000 }' "$D/connect.log"
+}
+
+# --- network (scenarios 13, 14, bench-net.sh) --------------------------------
+# Several VMs at once: vm_keep saves the current VM's state (PID, start
+# time), vm_use NAME makes VM NAME current again for api, wait_console,
+# guest_line, vm_wait_exit, vm_stop, vm_dump.
+vm_keep() { echo "$PID $VM_T0 $VM_LIMIT" > "$D/state"; }
+vm_use() {
+	VM=$1 D=/tmp/vm/$1 SOCK=/tmp/vm/$1/api.sock
+	read -r PID VM_T0 VM_LIMIT < "$D/state"
+}
+
+# net_vm NAME MAC BACKEND ARGS [MEM] [SECS]: an ember with one interface
+# "eth0" (guest_mac MAC; BACKEND the JSON member naming its backend:
+# "host_dev_name": "tap0" or "comms_socket": "/path"), metrics to
+# $D/metrics, the guest's lab_scn=net with ARGS (guest/init), booted and
+# kept (vm_keep). Returns 1 (reported) when a step failed.
+net_vm() {
+	vm_start "$1" "${6:-$LAB_L2_TIMEOUT}" || return 1
+	vm_config /lab/vmlinuz /lab/guest.cpio "$L2_ARGS lab_scn=net $4" 1 "${5:-256}" &&
+		api_expect 204 PUT /network-interfaces/eth0 \
+			"{\"iface_id\": \"eth0\", \"guest_mac\": \"$2\", $3}" &&
+		vm_metrics && vm_boot || { vm_keep; return 1; }
+	vm_keep
+}
+
+# net_quit IP: the line the guest's init waits for on TCP port 7000 (it
+# then reboots); also proves L1 -> guest TCP. 0 when it was sent. The
+# guest prints that it waits just before its socat listens: a refused
+# connection is tried again (10 times, 0.5 s apart).
+net_quit() {
+	_i=0
+	while ! echo quit | timeout -s KILL 10 socat -u - "TCP:$1:7000,connect-timeout=5" 2> "$D/quit.err"; do
+		_i=$((_i + 1))
+		grep -q 'Connection refused' "$D/quit.err" && [ $_i -lt 10 ] || { cat "$D/quit.err" >> "$D/curl.err"; return 1; }
+		sleep 0.5
+	done
+}
+
+# l1_ping IP: 3 echoes from L1 (busybox ping, each as soon as the last
+# reply came); prints "ok rtt_avg_ms=X" or "fail: ...", returns 0 when any
+# reply came.
+l1_ping() {
+	_o=$(ping -c 3 -A -w 15 "$1" 2>&1)
+	_r=$(echo "$_o" | sed -n 's/.* \([0-9]*\) packets received.*/\1/p')
+	if [ "${_r:-0}" -gt 0 ]; then
+		echo "ok received=$_r/3 rtt_avg_ms=$(echo "$_o" | sed -n 's/.*min\/avg\/max = [0-9.]*\/\([0-9.]*\)\/.*/\1/p')"
+	else
+		echo "fail: $(echo "$_o" | tail -n 2 | tr '\n' ' ')"
+		return 1
+	fi
+}
+
+# sw_start DIR ARGS...: ember-switch --socket DIR/sw.sock ARGS under
+# `timeout -s KILL`, its stdout (SIGUSR1 counters) in DIR/out, log in
+# DIR/log; sets SW_PID, SW_SOCK; returns once the socket is there.
+sw_start() {
+	_d=$1
+	shift
+	mkdir -p "$_d"
+	SW_SOCK=$_d/sw.sock SW_DIR=$_d
+	timeout -s KILL "$LAB_L1_TIMEOUT" ember-switch --socket "$SW_SOCK" "$@" \
+		> "$_d/out" 2> "$_d/log" < /dev/null &
+	SW_PID=$!
+	echo "$SW_PID" >> /tmp/vm/pids
+	_i=0
+	while [ ! -S "$SW_SOCK" ] && [ $_i -lt 50 ] && kill -0 "$SW_PID" 2>/dev/null; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	[ -S "$SW_SOCK" ]
+}
+# sw_stats: SIGUSR1, then the switch's new counters line (JSON, see
+# ember-switch --help) on stdout; empty if none came within 5 s.
+sw_stats() {
+	_n=$(wc -l < "$SW_DIR/out")
+	kill -USR1 "$SW_PID"
+	_i=0
+	while [ "$(wc -l < "$SW_DIR/out")" -le "$_n" ] && [ $_i -lt 50 ]; do sleep 0.1; _i=$((_i + 1)); done
+	tail -n 1 "$SW_DIR/out"
+}
+# sw_port LINE KEY VALUE: "rx_frames=N rx_bytes=N tx_frames=N ..." of the
+# port whose string KEY is VALUE (mac 02:..., kind tap) in sw_stats's LINE
+# (busybox has no jq: one port per line).
+sw_port() {
+	echo "$1" | sed 's/},{/}\n{/g' | grep "\"$2\":\"$3\"" | head -n 1 | sed 's/}.*//; s/.*{//' |
+		grep -o '"[a-z_]*":[0-9][0-9]*' | tr -d '"' | tr ':' '=' | tr '\n' ' ' | sed 's/ $//'
+}
+# sw_stop: SIGTERM, then SIGKILL; the switch's log into L1's console.
+sw_stop() {
+	kill -TERM "$SW_PID" 2>/dev/null
+	_i=0
+	while kill -0 "$SW_PID" 2>/dev/null && [ $_i -lt 50 ]; do sleep 0.1; _i=$((_i + 1)); done
+	kill -KILL "$SW_PID" 2>/dev/null
+	wait "$SW_PID" 2>/dev/null
+	echo "---- ember-switch: log ----"
+	sed 's/^/  sw| /' "$SW_DIR/log"
+}
