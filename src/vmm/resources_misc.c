@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include "resources_internal.h"
@@ -42,6 +44,22 @@ void res_misc_free(struct vm_resources *res)
 	res->serial = (struct res_serial){ 0 };
 }
 
+/* The directory uds_path would be bound in: -errno when it is missing or
+ * not a directory, so PUT /vsock fails where Firecracker's bind would. */
+static int uds_dir_check(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct stat st;
+
+	if (!slash)
+		return 0; /* relative to the working directory, which exists */
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash == path ? 1 : slash - path), path);
+	if (stat(dir, &st) < 0)
+		return -errno;
+	return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
 static int vsock_check(const json_t *obj, char *err, size_t errlen)
 {
 	return jx_check(obj, &vsock_spec, err, errlen);
@@ -63,7 +81,10 @@ static int vsock_apply(struct vm_resources *res, const json_t *obj, char *err, s
 		return jx_err(err, errlen, VSOCK_BIND "%s (os error %d)", strerror(ENOENT), ENOENT);
 	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
 		return jx_err(err, errlen, VSOCK_BIND "path must be shorter than SUN_LEN");
-	int rc = res->vsock.set ? 0 : res_virtio_room(res, err, errlen);
+	int rc = uds_dir_check(path);
+	if (rc)
+		return jx_err(err, errlen, VSOCK_BIND "%s (os error %d)", strerror(-rc), -rc);
+	rc = res->vsock.set ? 0 : res_virtio_room(res, err, errlen);
 	if (rc)
 		return rc;
 	char *p = strdup(path);

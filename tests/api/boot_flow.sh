@@ -172,10 +172,15 @@ stop_ember
 #     takes host clients, and one whose guest never answers (the idle guest
 #     has no vsock driver) is closed after the 2 s REQUEST timeout.
 start_ember
-r=$(api PUT /vsock "{\"guest_cid\": 3, \"uds_path\": \"$T/nodir/v.sock\"}"); check "PUT /vsock: 204" '[ "$r" = "204 " ]'
+r=$(api PUT /vsock "{\"guest_cid\": 3, \"uds_path\": \"$T/nodir/v.sock\"}")
+check "PUT /vsock in a missing directory: 400 naming the reason (Firecracker binds at PUT)" \
+	'[[ "$r" == 400*"Unix socket"*"No such file or directory"* ]]'
+mkdir "$T/gone"
+r=$(api PUT /vsock "{\"guest_cid\": 3, \"uds_path\": \"$T/gone/v.sock\"}"); check "PUT /vsock: 204" '[ "$r" = "204 " ]'
+rmdir "$T/gone"
 r=$(boot console "mode=idle")
-check "vsock uds_path in a missing directory: InstanceStart 400 naming path and reason" \
-	'[[ "$r" == 400*"nodir/v.sock"*"No such file or directory"* ]]'
+check "vsock uds_path whose directory went away: InstanceStart 400 naming path and reason" \
+	'[[ "$r" == 400*"gone/v.sock"*"No such file or directory"* ]]'
 r=$(api PUT /vsock "{\"guest_cid\": 7, \"uds_path\": \"$T/v.sock\"}"); check "PUT /vsock replaces it: 204" '[ "$r" = "204 " ]'
 r=$(boot console "mode=idle"); check "InstanceStart with vsock: 204" '[ "$r" = "204 " ]'
 wait_for "$T/out" "idle: ready" 5

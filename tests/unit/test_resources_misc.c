@@ -47,6 +47,12 @@ static void test_vsock(void **state)
 		  "string." },
 		{ "{\"guest_cid\": 3, \"uds_path\": \"/v\", \"id\": 1}", DESER "unknown field `id`, "
 		  "expected one of `vsock_id`, `guest_cid`, `uds_path`." },
+		{ "{\"guest_cid\": 3, \"uds_path\": \"/nonexistent-dir/v.sock\"}", "Vsock config "
+		  "error: Cannot create backend for vsock device: Error binding to the host-side "
+		  "Unix socket: No such file or directory (os error 2)" },
+		{ "{\"guest_cid\": 3, \"uds_path\": \"/dev/null/v.sock\"}", "Vsock config "
+		  "error: Cannot create backend for vsock device: Error binding to the host-side "
+		  "Unix socket: Not a directory (os error 20)" },
 		{ "{\"guest_cid\": 3, \"uds_path\": \"\"}", "Vsock config error: Cannot create backend "
 		  "for vsock device: Error binding to the host-side Unix socket: No such file or "
 		  "directory (os error 2)" },
