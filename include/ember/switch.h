@@ -150,7 +150,7 @@ enum sw_lease_state {
 	SW_LEASE_BOUND,		/* acknowledged until `expires` */
 	SW_LEASE_IDLE,		/* released or expired: still remembered for its MAC */
 	SW_LEASE_DECLINED,	/* a client found it in use: skipped until `expires` */
-	SW_LEASE_RESERVED,	/* the gateway's own address */
+	SW_LEASE_RESERVED,	/* the gateway's or the router's address */
 };
 
 struct sw_lease {
@@ -167,6 +167,7 @@ struct sw_dhcp_stats {
 
 struct sw_dhcp {
 	struct sw_gw gw;
+	uint32_t router;	/* option 3; 0: not sent */
 	uint32_t start, count;	/* the pool: count addresses from start */
 	uint32_t dns[SW_DNS_MAX];
 	unsigned ndns;
@@ -176,10 +177,15 @@ struct sw_dhcp {
 };
 
 /* Pool [start, end] inside gw's subnet, excluding the network and broadcast
- * addresses, at most SW_DHCP_POOL_MAX addresses (the gateway's address is
- * reserved if inside). 0, -EINVAL or -ENOMEM. */
-int sw_dhcp_init(struct sw_dhcp *d, const struct sw_gw *gw, uint32_t start, uint32_t end,
-		 const uint32_t *dns, unsigned ndns, uint32_t lease_s);
+ * addresses, at most SW_DHCP_POOL_MAX addresses; start = end = 0: the
+ * subnet's first host addresses. `router` (option 3) is 0 for none, else a
+ * host address of the subnet (sw_router_ok). The gateway's and the router's
+ * addresses are reserved if inside the pool. 0, -EINVAL or -ENOMEM. */
+int sw_dhcp_init(struct sw_dhcp *d, const struct sw_gw *gw, uint32_t router, uint32_t start,
+		 uint32_t end, const uint32_t *dns, unsigned ndns, uint32_t lease_s);
+/* `ip` is an address of gw's subnet other than its network and broadcast
+ * addresses. */
+bool sw_router_ok(const struct sw_gw *gw, uint32_t ip);
 void sw_dhcp_free(struct sw_dhcp *d);
 /* A frame from a client (UDP to port 67 carrying a BOOTREQUEST): the reply
  * frame (OFFER, ACK or NAK, RFC 2131 §4.3, §4.1 addressing) in out and its
@@ -227,6 +233,8 @@ struct sw_cfg {
 	bool gateway;			/* gw set */
 	struct sw_gw gw;
 	bool dhcp;			/* off with --no-dhcp */
+	bool router_set;		/* --router given: router, 0 = none */
+	uint32_t router;		/* else DHCP names the gateway (sw_cfg_router) */
 	uint32_t pool_start, pool_end;	/* 0: the whole subnet */
 	uint32_t dns[SW_DNS_MAX];
 	unsigned ndns;
@@ -248,8 +256,11 @@ void sw_cfg_defaults(struct sw_cfg *c);
 int sw_cfg_set(struct sw_cfg *c, const char *key, const char *val, char *err, size_t errlen);
 /* Apply a JSON config file (an object of the keys above). */
 int sw_cfg_load(struct sw_cfg *c, const char *path, char *err, size_t errlen);
-/* Cross-field checks and derived defaults (the pool from the subnet). */
+/* Cross-field checks (the pool and the router inside the subnet). */
 int sw_cfg_finish(struct sw_cfg *c, char *err, size_t errlen);
+/* The address DHCP advertises as router: --router's, 0 for "none", else
+ * the gateway's. */
+uint32_t sw_cfg_router(const struct sw_cfg *c);
 /* main()'s parser: file first, then flags. -1 to run, else the exit
  * status (0 after --help/--version, SW_EXIT_BAD_ARGS). */
 int sw_cfg_args(struct sw_cfg *c, int argc, char **argv);

@@ -139,6 +139,19 @@ static int add_dns(struct sw_cfg *c, const char *v)
 	return 0;
 }
 
+/* "none" or an address; whether it lies in the subnet is sw_cfg_finish's
+ * question, since --gateway may come later. 0.0.0.0 would read as "none". */
+static int set_router(struct sw_cfg *c, const char *v)
+{
+	uint32_t ip = 0;
+
+	if (strcmp(v, "none") && (sw_parse_ipv4(v, &ip) || !ip))
+		return -EINVAL;
+	c->router = ip;
+	c->router_set = true;
+	return 0;
+}
+
 static int set_bool(bool *b, const char *v)
 {
 	if (!strcmp(v, "true") || !strcmp(v, "1"))
@@ -180,6 +193,8 @@ int sw_cfg_set(struct sw_cfg *c, const char *key, const char *val, char *err, si
 		rc = set_range(c, val);
 	else if (!strcmp(key, "dns"))
 		rc = add_dns(c, val);
+	else if (!strcmp(key, "router"))
+		rc = set_router(c, val);
 	else if (!strcmp(key, "lease-seconds"))
 		rc = parse_u32(val, 10, 0x7fffffff, &c->lease_s);
 	else if (!strcmp(key, "mac-aging-seconds"))
@@ -195,6 +210,31 @@ int sw_cfg_set(struct sw_cfg *c, const char *key, const char *val, char *err, si
 	return 0;
 }
 
+uint32_t sw_cfg_router(const struct sw_cfg *c)
+{
+	return c->router_set ? c->router : c->gw.ip;
+}
+
+static void fmt_ip(char *buf, uint32_t ip)
+{
+	struct in_addr a = { .s_addr = htonl(ip) };
+
+	inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
+}
+
+static int check_router(const struct sw_cfg *c, char *err, size_t errlen)
+{
+	char ip[INET_ADDRSTRLEN], net[INET_ADDRSTRLEN];
+
+	if (!c->router || sw_router_ok(&c->gw, c->router))
+		return 0;
+	fmt_ip(ip, c->router);
+	fmt_ip(net, c->gw.ip & ~0u << (32 - c->gw.prefix));
+	return fail(err, errlen,
+		    "--router %s must lie inside the gateway's subnet %s/%u and be neither "
+		    "its network nor its broadcast address", ip, net, c->gw.prefix);
+}
+
 int sw_cfg_finish(struct sw_cfg *c, char *err, size_t errlen)
 {
 	struct sw_dhcp d;
@@ -202,12 +242,15 @@ int sw_cfg_finish(struct sw_cfg *c, char *err, size_t errlen)
 
 	if (!c->socket[0])
 		return fail(err, errlen, "--socket is required");
-	if (!c->gateway && (c->pool_start || c->ndns))
-		return fail(err, errlen, "--dhcp-range and --dns need --gateway");
-	if (!c->gateway || !c->dhcp)
+	if (!c->gateway && (c->pool_start || c->ndns || c->router_set))
+		return fail(err, errlen, "--dhcp-range, --dns and --router need --gateway");
+	if (!c->gateway)
 		return 0;
+	if ((rc = check_router(c, err, errlen)) || !c->dhcp)
+		return rc;
 	/* The DHCP server's own checks: the pool inside the subnet, not too big. */
-	rc = sw_dhcp_init(&d, &c->gw, c->pool_start, c->pool_end, c->dns, c->ndns, c->lease_s);
+	rc = sw_dhcp_init(&d, &c->gw, sw_cfg_router(c), c->pool_start, c->pool_end, c->dns,
+			  c->ndns, c->lease_s);
 	if (rc == -ENOMEM)
 		return fail(err, errlen, "%s", strerror(ENOMEM));
 	if (rc)

@@ -28,12 +28,18 @@ void sw_cfg_usage(FILE *f)
 		"  --tap NAME               create TAP device NAME (IFF_VNET_HDR), bring it up and\n"
 		"                           make it a port: the uplink to the host's stack\n"
 		"  --gateway IP/PREFIX      the gateway's address and subnet (prefix 1-30): it\n"
-		"                           answers ARP and ICMP echo for IP and serves DHCP\n"
+		"                           answers ARP and ICMP echo for IP and serves DHCP;\n"
+		"                           it does not route (see --router)\n"
 		"  --gateway-mac MAC        the gateway's MAC (default 02:45:4d:00:00:01)\n"
 		"  --no-dhcp                gateway without the DHCP server (JSON \"dhcp\": false)\n"
 		"  --dhcp-range START-END   DHCP pool, inside the subnet, at most %u addresses\n"
 		"                           (default: the subnet's first %u host addresses; the\n"
 		"                           gateway's own address is never leased)\n"
+		"  --router IP|none         the default router DHCP offers (option 3): an address\n"
+		"                           in the subnet that forwards, e.g. the host's on the\n"
+		"                           --tap uplink doing NAT; never leased. none: offer\n"
+		"                           no router (default: the gateway's IP, which does\n"
+		"                           not forward)\n"
 		"  --dns IP[,IP...]         DNS servers for DHCP option 6 (up to %u; repeatable)\n"
 		"  --lease-seconds N        DHCP lease time, 10-2147483647 (default %u);\n"
 		"                           renewal T1 = N/2, rebinding T2 = 7N/8\n"
@@ -138,6 +144,7 @@ static const struct option opts[] = {
 	{ "gateway-mac", required_argument, NULL, 0 },
 	{ "dhcp-range", required_argument, NULL, 0 },
 	{ "dns", required_argument, NULL, 0 },
+	{ "router", required_argument, NULL, 0 },
 	{ "lease-seconds", required_argument, NULL, 0 },
 	{ "mac-aging-seconds", required_argument, NULL, 0 },
 	{ "spin-us", required_argument, NULL, 0 },

@@ -18,12 +18,29 @@
 
 static uint32_t mask_of(unsigned prefix) { return prefix ? ~0u << (32 - prefix) : 0; }
 
-int sw_dhcp_init(struct sw_dhcp *d, const struct sw_gw *gw, uint32_t start, uint32_t end,
-		 const uint32_t *dns, unsigned ndns, uint32_t lease_s)
+bool sw_router_ok(const struct sw_gw *gw, uint32_t ip)
+{
+	uint32_t mask;
+
+	if (gw->prefix < 1 || gw->prefix > 30)
+		return false;
+	mask = mask_of(gw->prefix);
+	return (ip & mask) == (gw->ip & mask) && (ip & ~mask) != 0 && (ip & ~mask) != ~mask;
+}
+
+static void reserve(struct sw_dhcp *d, uint32_t ip)
+{
+	if (ip >= d->start && ip - d->start < d->count)
+		d->lease[ip - d->start].state = SW_LEASE_RESERVED;
+}
+
+int sw_dhcp_init(struct sw_dhcp *d, const struct sw_gw *gw, uint32_t router, uint32_t start,
+		 uint32_t end, const uint32_t *dns, unsigned ndns, uint32_t lease_s)
 {
 	uint32_t mask, net, bcast;
 
-	if (gw->prefix < 1 || gw->prefix > 30 || ndns > SW_DNS_MAX || !lease_s)
+	if (gw->prefix < 1 || gw->prefix > 30 || ndns > SW_DNS_MAX || !lease_s ||
+	    (router && !sw_router_ok(gw, router)))
 		return -EINVAL;
 	mask = mask_of(gw->prefix);
 	net = gw->ip & mask;
@@ -42,14 +59,17 @@ int sw_dhcp_init(struct sw_dhcp *d, const struct sw_gw *gw, uint32_t start, uint
 	if (!d->lease)
 		return -ENOMEM;
 	d->gw = *gw;
+	d->router = router;
 	d->start = start;
 	d->count = end - start + 1;
 	if (ndns)
 		memcpy(d->dns, dns, ndns * sizeof(*dns));
 	d->ndns = ndns;
 	d->lease_s = lease_s;
-	if (gw->ip >= start && gw->ip <= end)
-		d->lease[gw->ip - start].state = SW_LEASE_RESERVED;
+	/* Neither is ours to lease: a client there would clash with them. */
+	reserve(d, gw->ip);
+	if (router)
+		reserve(d, router);
 	return 0;
 }
 

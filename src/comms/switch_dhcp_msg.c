@@ -130,7 +130,8 @@ static size_t put_options(const struct sw_dhcp *d, uint8_t type, bool inform, ui
 			p = opt_u32(p, OPT_T2, (uint32_t)((uint64_t)d->lease_s * 7 / 8));
 		}
 		p = opt_u32(p, OPT_MASK, mask);
-		p = opt_u32(p, OPT_ROUTER, d->gw.ip);
+		if (d->router)
+			p = opt_u32(p, OPT_ROUTER, d->router);
 		if (d->ndns) {
 			*p++ = OPT_DNS;
 			*p++ = (uint8_t)(4 * d->ndns);

@@ -66,8 +66,8 @@ static int setup_tables(struct sw *s, const struct sw_cfg *c)
 		return -ENOMEM;
 	if (!c->gateway || !c->dhcp)
 		return 0;
-	rc = sw_dhcp_init(&s->dhcp, &c->gw, c->pool_start, c->pool_end, c->dns, c->ndns,
-			  c->lease_s);
+	rc = sw_dhcp_init(&s->dhcp, &c->gw, sw_cfg_router(c), c->pool_start, c->pool_end,
+			  c->dns, c->ndns, c->lease_s);
 	s->dhcp_on = rc == 0;
 	return rc;
 }

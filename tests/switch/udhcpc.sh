@@ -4,8 +4,10 @@
 # lease time as configured; the same address a second time), busybox ping
 # and arping reach the gateway, garbage DHCP/ARP frames from the namespace
 # get nothing and change nothing, SIGUSR1 prints the counters (stdout and
-# --stats-file), SIGTERM exits 0 and removes the socket. Also the command
-# line: --help, bad flags, the JSON config file.
+# --stats-file), SIGTERM exits 0 and removes the socket. Two more switches
+# with --router ADDR (the client's router is ADDR, which is never leased)
+# and --router none (no router at all). Also the command line: --help, bad
+# flags, the JSON config file.
 set -u
 cd "$(dirname "$0")/../.."
 SWITCH=${SWITCH:-build/ember-switch}
@@ -38,7 +40,7 @@ wait_for() {
 out=$("$SWITCH" --help); rc=$?
 check "--help exits 0" "[ $rc -eq 0 ]"
 missing=""
-for f in socket tap gateway gateway-mac no-dhcp dhcp-range dns lease-seconds \
+for f in socket tap gateway gateway-mac no-dhcp dhcp-range router dns lease-seconds \
 	mac-aging-seconds spin-us stats-file level config version help; do
 	grep -q -- "--$f" <<<"$out" || missing="$missing --$f"
 done
@@ -51,6 +53,13 @@ check "bad --gateway: exit 153" "[ $rc -eq 153 ]"
 "$SWITCH" --socket "$T/x.sock" --gateway 10.0.0.1/24 --dhcp-range 10.0.1.5-10.0.1.9 2>/dev/null
 rc=$?
 check "--dhcp-range outside the subnet: exit 153" "[ $rc -eq 153 ]"
+"$SWITCH" --socket "$T/x.sock" --gateway 10.0.0.1/24 --router 10.0.1.2 2>"$T/err"; rc=$?
+check "--router outside the subnet: exit 153, says why" \
+	"[ $rc -eq 153 ] && grep -q -- '--router 10.0.1.2 must lie inside' $T/err"
+"$SWITCH" --socket "$T/x.sock" --gateway 10.0.0.1/24 --router 10.0.0.255 2>/dev/null; rc=$?
+check "--router at the broadcast address: exit 153" "[ $rc -eq 153 ]"
+"$SWITCH" --socket "$T/x.sock" --router none 2>/dev/null; rc=$?
+check "--router without --gateway: exit 153" "[ $rc -eq 153 ]"
 echo '{"socket": "x", "bogus": 1}' >"$T/bad.json"
 "$SWITCH" --config "$T/bad.json" 2>/dev/null; rc=$?
 check "unknown config key: exit 153" "[ $rc -eq 153 ]"
@@ -194,6 +203,31 @@ wait $pid; rc=$?
 check "SIGTERM: exit 0" "[ $rc -eq 0 ]"
 check "SIGTERM: socket removed" "[ ! -e $T/sw.sock ]"
 check "SIGTERM: TAP gone" "! ip -n $NS link show $TAP >/dev/null 2>&1"
+
+# --- --router: what DHCP names as the router ---------------------------------
+# router_lease FLAGS...: a fresh switch with FLAGS, its TAP in the namespace,
+# one udhcpc run; prints the lease line.
+router_lease() {
+	rm -f "$T/r.sock"
+	"$SWITCH" --socket "$T/r.sock" --tap "$TAP" --gateway "$GW/24" --lease-seconds 600 "$@" \
+		>/dev/null 2>"$T/err" &
+	local rpid=$!
+	if wait_for "[ -S $T/r.sock ] && ip link show $TAP >/dev/null 2>&1" 5; then
+		ip link set "$TAP" netns "$NS" && ip -n "$NS" link set "$TAP" up && lease
+	fi
+	kill -TERM $rpid 2>/dev/null
+	wait $rpid
+}
+# The router's address inside a pool of two: the client gets the other one.
+l4=$(router_lease --router "$NET.2" --dhcp-range "$NET.2-$NET.3")
+echo "    lease with --router $NET.2: $l4"
+want="ip=$NET.3 mask=24 router=$NET.2 dns='' lease=600 server=$GW"
+check "--router $NET.2: the client's router is $NET.2, its address not the router's" \
+	'[ "$l4" = "$want" ]'
+l5=$(router_lease --router none --dhcp-range "$NET.2-$NET.2")
+echo "    lease with --router none: $l5"
+want="ip=$NET.2 mask=24 router= dns='' lease=600 server=$GW"
+check "--router none: no router, the address is leasable again" '[ "$l5" = "$want" ]'
 
 echo "udhcpc: $pass passed, $fail failed"
 [ $fail -eq 0 ]

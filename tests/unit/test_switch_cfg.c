@@ -1,6 +1,6 @@
 /* switch_cfg*.c: every setting's syntax and range, the JSON file (keys,
  * types, unknown keys), flags over the file (--dns replaces the file's
- * list), and the checks across settings. */
+ * list), and the checks across settings, --router's among them. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -55,6 +55,20 @@ static void test_setters(void **state)
 	assert_int_equal(c.dns[2], T_IP(9, 9, 9, 9));
 	assert_int_equal(set(&c, "dns", "1.2.3.4,5.6.7.8"), -EINVAL); /* a fifth */
 	assert_int_equal(set(&c, "dns", "1.2.3"), -EINVAL);
+	assert_false(c.router_set);
+	assert_int_equal(sw_cfg_router(&c), T_IP(192, 168, 7, 1)); /* the gateway's */
+	assert_int_equal(set(&c, "router", "192.168.7.2"), 0);
+	assert_true(c.router_set);
+	assert_int_equal(sw_cfg_router(&c), T_IP(192, 168, 7, 2));
+	assert_int_equal(set(&c, "router", "none"), 0);
+	assert_true(c.router_set);
+	assert_int_equal(sw_cfg_router(&c), 0);
+	assert_int_equal(set(&c, "router", "0.0.0.0"), -EINVAL); /* "none" is spelled out */
+	assert_int_equal(set(&c, "router", "None"), -EINVAL);
+	assert_int_equal(set(&c, "router", "192.168.7"), -EINVAL);
+	assert_int_equal(set(&c, "router", "192.168.7.2/24"), -EINVAL);
+	assert_int_equal(set(&c, "router", ""), -EINVAL);
+	assert_int_equal(sw_cfg_router(&c), 0); /* failed sets changed nothing */
 	assert_int_equal(set(&c, "lease-seconds", "600"), 0);
 	assert_int_equal(c.lease_s, 600);
 	assert_int_equal(set(&c, "lease-seconds", "9"), -EINVAL);
@@ -95,6 +109,46 @@ static void test_finish(void **state)
 	assert_int_equal(sw_cfg_finish(&c, err, sizeof(err)), 0);
 }
 
+/* --router must be a host address of the gateway's subnet, whichever of
+ * the two came first; it needs a gateway; "none" always passes. */
+static void test_finish_router(void **state)
+{
+	struct sw_cfg c;
+	char err[256];
+
+	sw_cfg_defaults(&c);
+	assert_int_equal(set(&c, "socket", "/tmp/x.sock"), 0);
+	assert_int_equal(set(&c, "router", "10.0.7.2"), 0);
+	assert_int_equal(sw_cfg_finish(&c, err, sizeof(err)), -EINVAL); /* no gateway */
+	assert_non_null(strstr(err, "--router"));
+	assert_int_equal(set(&c, "gateway", "10.0.7.1/24"), 0);
+	assert_int_equal(sw_cfg_finish(&c, err, sizeof(err)), 0);
+	assert_int_equal(sw_cfg_router(&c), T_IP(10, 0, 7, 2));
+	assert_int_equal(set(&c, "router", "10.0.8.2"), 0); /* another subnet */
+	assert_int_equal(sw_cfg_finish(&c, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "--router 10.0.8.2"));
+	assert_non_null(strstr(err, "10.0.7.0/24"));
+	assert_int_equal(set(&c, "router", "10.0.7.0"), 0); /* network */
+	assert_int_equal(sw_cfg_finish(&c, err, sizeof(err)), -EINVAL);
+	assert_int_equal(set(&c, "router", "10.0.7.255"), 0); /* broadcast */
+	assert_int_equal(sw_cfg_finish(&c, err, sizeof(err)), -EINVAL);
+	assert_int_equal(set(&c, "dhcp", "false"), 0); /* still a mistake without DHCP */
+	assert_int_equal(sw_cfg_finish(&c, err, sizeof(err)), -EINVAL);
+	assert_int_equal(set(&c, "dhcp", "true"), 0);
+	assert_int_equal(set(&c, "router", "10.0.7.254"), 0);
+	assert_int_equal(sw_cfg_finish(&c, err, sizeof(err)), 0);
+	assert_int_equal(set(&c, "router", "10.0.7.1"), 0); /* the gateway itself: allowed */
+	assert_int_equal(sw_cfg_finish(&c, err, sizeof(err)), 0);
+	assert_int_equal(set(&c, "router", "none"), 0);
+	assert_int_equal(sw_cfg_finish(&c, err, sizeof(err)), 0);
+	assert_int_equal(sw_cfg_router(&c), 0);
+	assert_int_equal(set(&c, "gateway", "10.9.0.1/30"), 0); /* .0-.3: only .1 and .2 */
+	assert_int_equal(set(&c, "router", "10.9.0.2"), 0);
+	assert_int_equal(sw_cfg_finish(&c, err, sizeof(err)), 0);
+	assert_int_equal(set(&c, "router", "10.9.0.3"), 0);
+	assert_int_equal(sw_cfg_finish(&c, err, sizeof(err)), -EINVAL);
+}
+
 static char *write_tmp(const char *text)
 {
 	static char path[64];
@@ -125,6 +179,19 @@ static void test_json(void **state)
 	assert_int_equal(c.lease_s, 120);
 	assert_int_equal(c.aging_s, 30);
 	assert_int_equal(c.spin_us, 5);
+	assert_false(c.router_set);
+	p = write_tmp("{\"router\": \"10.0.0.2\"}");
+	assert_int_equal(sw_cfg_load(&c, p, err, sizeof(err)), 0);
+	assert_int_equal(sw_cfg_router(&c), T_IP(10, 0, 0, 2));
+	p = write_tmp("{\"router\": \"none\"}");
+	assert_int_equal(sw_cfg_load(&c, p, err, sizeof(err)), 0);
+	assert_true(c.router_set);
+	assert_int_equal(sw_cfg_router(&c), 0);
+	p = write_tmp("{\"router\": null}"); /* "none" is the one spelling */
+	assert_int_equal(sw_cfg_load(&c, p, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "router"));
+	p = write_tmp("{\"router\": false}");
+	assert_int_equal(sw_cfg_load(&c, p, err, sizeof(err)), -EINVAL);
 	p = write_tmp("{\"socket\": \"/run/s\", \"lease-seconds\": 120}"); /* flag spelling */
 	assert_int_equal(sw_cfg_load(&c, p, err, sizeof(err)), -EINVAL);
 	p = write_tmp("{\"sockets\": \"/run/s\"}");
@@ -174,7 +241,11 @@ static void test_args(void **state)
 	const char *b1[] = { "ember-switch", "--socket", "/x", "--bogus", NULL };
 	const char *b2[] = { "ember-switch", "--socket", "/x", "stray", NULL };
 	const char *b3[] = { "ember-switch", "--socket", NULL };
+	const char *rv[] = { "ember-switch", "--config", p, "--router", "10.0.0.2", NULL };
+	const char *b4[] = { "ember-switch", "--config", p, "--router", "10.0.1.2", NULL };
+	const char *b5[] = { "ember-switch", "--socket", "/x", "--router", "10.0.0.2", NULL };
 	char **ok = mk(okv), **bad1 = mk(b1), **bad2 = mk(b2), **bad3 = mk(b3);
+	char **rok = mk(rv), **bad4 = mk(b4), **bad5 = mk(b5);
 
 	assert_int_equal(sw_cfg_args(&c, 10, ok), -1);
 	assert_string_equal(c.socket, "/run/flag"); /* the flag wins */
@@ -186,8 +257,13 @@ static void test_args(void **state)
 	assert_int_equal(sw_cfg_args(&c, 4, bad1), SW_EXIT_BAD_ARGS);
 	assert_int_equal(sw_cfg_args(&c, 4, bad2), SW_EXIT_BAD_ARGS);
 	assert_int_equal(sw_cfg_args(&c, 2, bad3), SW_EXIT_BAD_ARGS);
+	assert_int_equal(sw_cfg_args(&c, 5, rok), -1);
+	assert_true(c.dhcp);
+	assert_int_equal(sw_cfg_router(&c), T_IP(10, 0, 0, 2));
+	assert_int_equal(sw_cfg_args(&c, 5, bad4), SW_EXIT_BAD_ARGS); /* outside 10.0.0.0/24 */
+	assert_int_equal(sw_cfg_args(&c, 5, bad5), SW_EXIT_BAD_ARGS); /* no gateway */
 	unlink(p);
-	rm(ok), rm(bad1), rm(bad2), rm(bad3);
+	rm(ok), rm(bad1), rm(bad2), rm(bad3), rm(rok), rm(bad4), rm(bad5);
 }
 
 int main(void)
@@ -195,6 +271,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_setters),
 		cmocka_unit_test(test_finish),
+		cmocka_unit_test(test_finish_router),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_args),
 	};

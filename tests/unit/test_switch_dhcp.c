@@ -3,7 +3,9 @@
  * and UDP checksums verified by the test's own RFC 1071 code; §4.1
  * addressing (broadcast flag, ciaddr, relay, NAK); addresses stable per
  * MAC, NAK for a foreign address, pool exhaustion and reclaim, release,
- * decline, inform; and malformed requests that must get nothing. */
+ * decline, inform; the router option (the gateway, another address that
+ * is then never leased, or none); and malformed requests that must get
+ * nothing. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -156,14 +158,18 @@ static void check(const uint8_t *f, size_t n, const struct req *q, struct reply 
 	assert_int_equal(opt32(r, 54), GW_IP); /* server identifier */
 }
 
-/* OFFER/ACK carry the lease and the network: RFC 2132 codes 51 58 59 1 3 6 28. */
-static void check_params(const struct reply *r, uint32_t lease)
+/* OFFER/ACK carry the lease and the network: RFC 2132 codes 51 58 59 1 3 6
+ * 28; option 3 only with a router. */
+static void check_params(const struct reply *r, uint32_t lease, uint32_t router)
 {
 	assert_int_equal(opt32(r, 51), lease);
 	assert_int_equal(opt32(r, 58), lease / 2);
 	assert_int_equal(opt32(r, 59), lease * 7 / 8);
 	assert_int_equal(opt32(r, 1), 0xffffff00u);
-	assert_int_equal(opt32(r, 3), GW_IP);
+	if (router)
+		assert_int_equal(opt32(r, 3), router);
+	else
+		assert_false(r->has[3]);
 	assert_int_equal(opt32(r, 28), T_IP(10, 0, 0, 255));
 	assert_true(r->has[6]);
 	assert_int_equal(r->len[6], 8);
@@ -181,7 +187,7 @@ static int setup(void **state)
 {
 	struct t *t = calloc(1, sizeof(*t));
 
-	assert_int_equal(sw_dhcp_init(&t->d, &GWC, POOL_LO, POOL_HI, DNS, 2, 3600), 0);
+	assert_int_equal(sw_dhcp_init(&t->d, &GWC, GW_IP, POOL_LO, POOL_HI, DNS, 2, 3600), 0);
 	t->now = 1000 * S;
 	*state = t;
 	return 0;
@@ -236,7 +242,7 @@ static void test_offer_ack(void **state)
 	ip = r.yiaddr;
 	assert_true(ip >= POOL_LO && ip <= POOL_HI);
 	assert_int_equal(r.ciaddr, 0);
-	check_params(&r, 3600);
+	check_params(&r, 3600, GW_IP);
 	/* no broadcast flag: unicast to yiaddr and chaddr, port 68 */
 	assert_memory_equal(r.eth_dst, M1, 6);
 	assert_int_equal(r.ip_dst, ip);
@@ -248,7 +254,7 @@ static void test_offer_ack(void **state)
 	assert_true(xchg(t, &q, &r) > 0);
 	assert_int_equal(r.type, SW_DHCPACK);
 	assert_int_equal(r.yiaddr, ip);
-	check_params(&r, 3600);
+	check_params(&r, 3600, GW_IP);
 	assert_int_equal(t->d.lease[ip - POOL_LO].state, SW_LEASE_BOUND);
 	assert_true(t->d.lease[ip - POOL_LO].expires == t->now + 3600 * S);
 	assert_int_equal(sw_dhcp_addr_of(&t->d, M1), ip);
@@ -285,7 +291,7 @@ static void test_stable_per_mac(void **state)
 	t->now += 7200 * S;
 	assert_int_equal(lease(t, M2), a2); /* after expiry */
 	/* deterministic: a restarted server gives the same addresses */
-	assert_int_equal(sw_dhcp_init(&fresh, &GWC, POOL_LO, POOL_HI, DNS, 2, 3600), 0);
+	assert_int_equal(sw_dhcp_init(&fresh, &GWC, GW_IP, POOL_LO, POOL_HI, DNS, 2, 3600), 0);
 	sw_dhcp_free(&t->d);
 	t->d = fresh;
 	assert_int_equal(lease(t, M2), a2);
@@ -394,7 +400,7 @@ static void test_exhaustion(void **state)
 
 	/* a pool of three with the gateway's own address inside: two to lease */
 	sw_dhcp_free(&t->d);
-	assert_int_equal(sw_dhcp_init(&t->d, &GWC, GW_IP, GW_IP + 2, DNS, 2, 60), 0);
+	assert_int_equal(sw_dhcp_init(&t->d, &GWC, GW_IP, GW_IP, GW_IP + 2, DNS, 2, 60), 0);
 	a[0] = lease(t, M1);
 	a[1] = lease(t, M2);
 	assert_int_not_equal(a[0], GW_IP);
@@ -429,6 +435,78 @@ static void test_decline(void **state)
 	a2 = lease(t, M1);
 	assert_int_not_equal(a2, a1);
 	assert_int_equal(lease(t, M2) == a1, false);
+}
+
+/* --router: option 3 names it in every OFFER and ACK, and its address is
+ * never leased: not from the pool, not on request, not when reclaiming. */
+static void test_router(void **state)
+{
+	struct t *t = *state;
+	const uint32_t rt = T_IP(10, 0, 0, 2);
+	struct req q = { .type = SW_DHCPDISCOVER, .mac = M1 };
+	struct reply r;
+	uint32_t a1;
+
+	/* a pool of three holding the gateway and the router: one to lease */
+	sw_dhcp_free(&t->d);
+	assert_int_equal(sw_dhcp_init(&t->d, &GWC, rt, GW_IP, GW_IP + 2, DNS, 2, 60), 0);
+	assert_int_equal(t->d.lease[1].state, SW_LEASE_RESERVED);
+	assert_true(xchg(t, &q, &r) > 0);
+	assert_int_equal(r.type, SW_DHCPOFFER);
+	check_params(&r, 60, rt);
+	a1 = lease(t, M1);
+	assert_int_equal(a1, T_IP(10, 0, 0, 3));
+	q = (struct req){ .type = SW_DHCPREQUEST, .mac = M1, .ciaddr = a1 };
+	assert_true(xchg(t, &q, &r) > 0);
+	assert_int_equal(r.type, SW_DHCPACK);
+	check_params(&r, 60, rt);
+	q = (struct req){ .type = SW_DHCPINFORM, .mac = M1, .ciaddr = a1 };
+	assert_true(xchg(t, &q, &r) > 0);
+	assert_int_equal(opt32(&r, 3), rt);
+	/* another client: nothing left, and asking for the router's address
+	 * (INIT-REBOOT, or SELECTING an offer never made) gets a NAK */
+	q = (struct req){ .type = SW_DHCPDISCOVER, .mac = M2 };
+	assert_int_equal(xchg(t, &q, &r), 0);
+	assert_int_equal(t->d.st.exhausted, 1);
+	q = (struct req){ .type = SW_DHCPREQUEST, .mac = M2, .req_ip = rt };
+	assert_true(xchg(t, &q, &r) > 0);
+	assert_int_equal(r.type, SW_DHCPNAK);
+	q.server = GW_IP;
+	assert_true(xchg(t, &q, &r) > 0);
+	assert_int_equal(r.type, SW_DHCPNAK);
+	/* M1's lease runs out: reclaiming takes its address, not the router's */
+	t->now += 120 * S;
+	assert_int_equal(lease(t, M2), a1);
+	q = (struct req){ .type = SW_DHCPDISCOVER, .mac = M3 };
+	assert_int_equal(xchg(t, &q, &r), 0);
+	assert_int_equal(t->d.lease[1].state, SW_LEASE_RESERVED);
+	assert_int_equal(t->d.lease[0].state, SW_LEASE_RESERVED);
+}
+
+/* --router none: no option 3 anywhere, everything else as before. */
+static void test_no_router(void **state)
+{
+	struct t *t = *state;
+	struct req q = { .type = SW_DHCPDISCOVER, .mac = M1 };
+	struct reply r;
+	uint32_t a1;
+
+	sw_dhcp_free(&t->d);
+	assert_int_equal(sw_dhcp_init(&t->d, &GWC, 0, POOL_LO, POOL_HI, DNS, 2, 3600), 0);
+	assert_true(xchg(t, &q, &r) > 0);
+	assert_int_equal(r.type, SW_DHCPOFFER);
+	check_params(&r, 3600, 0);
+	a1 = r.yiaddr;
+	q = (struct req){ .type = SW_DHCPREQUEST, .mac = M1, .req_ip = a1, .server = GW_IP };
+	assert_true(xchg(t, &q, &r) > 0);
+	assert_int_equal(r.type, SW_DHCPACK);
+	assert_int_equal(r.yiaddr, a1);
+	check_params(&r, 3600, 0);
+	q = (struct req){ .type = SW_DHCPINFORM, .mac = M1, .ciaddr = a1 };
+	assert_true(xchg(t, &q, &r) > 0);
+	assert_int_equal(r.type, SW_DHCPACK);
+	assert_false(r.has[3]);
+	assert_int_equal(opt32(&r, 1), 0xffffff00u);
 }
 
 /* Mutations of a valid DISCOVER that must each get no reply. */
@@ -511,23 +589,41 @@ static void test_init_checks(void **state)
 	struct sw_gw g = GWC;
 
 	/* default pool: the whole subnet but network, broadcast, gateway */
-	assert_int_equal(sw_dhcp_init(&d, &g, 0, 0, NULL, 0, 60), 0);
+	assert_int_equal(sw_dhcp_init(&d, &g, GW_IP, 0, 0, NULL, 0, 60), 0);
 	assert_int_equal(d.start, T_IP(10, 0, 0, 1));
 	assert_int_equal(d.count, 254);
 	assert_int_equal(d.lease[0].state, SW_LEASE_RESERVED);
 	sw_dhcp_free(&d);
-	assert_int_equal(sw_dhcp_init(&d, &g, T_IP(10, 0, 0, 0), POOL_HI, NULL, 0, 60), -EINVAL);
-	assert_int_equal(sw_dhcp_init(&d, &g, POOL_LO, T_IP(10, 0, 0, 255), NULL, 0, 60),
+	assert_int_equal(sw_dhcp_init(&d, &g, GW_IP, T_IP(10, 0, 0, 0), POOL_HI, NULL, 0, 60),
 			 -EINVAL);
-	assert_int_equal(sw_dhcp_init(&d, &g, POOL_LO, T_IP(10, 0, 1, 5), NULL, 0, 60), -EINVAL);
-	assert_int_equal(sw_dhcp_init(&d, &g, POOL_HI, POOL_LO, NULL, 0, 60), -EINVAL);
-	assert_int_equal(sw_dhcp_init(&d, &g, POOL_LO, POOL_HI, DNS, SW_DNS_MAX + 1, 60),
+	assert_int_equal(sw_dhcp_init(&d, &g, GW_IP, POOL_LO, T_IP(10, 0, 0, 255), NULL, 0, 60),
 			 -EINVAL);
-	assert_int_equal(sw_dhcp_init(&d, &g, POOL_LO, POOL_HI, NULL, 0, 0), -EINVAL);
+	assert_int_equal(sw_dhcp_init(&d, &g, GW_IP, POOL_LO, T_IP(10, 0, 1, 5), NULL, 0, 60),
+			 -EINVAL);
+	assert_int_equal(sw_dhcp_init(&d, &g, GW_IP, POOL_HI, POOL_LO, NULL, 0, 60), -EINVAL);
+	assert_int_equal(sw_dhcp_init(&d, &g, GW_IP, POOL_LO, POOL_HI, DNS, SW_DNS_MAX + 1, 60),
+			 -EINVAL);
+	assert_int_equal(sw_dhcp_init(&d, &g, GW_IP, POOL_LO, POOL_HI, NULL, 0, 0), -EINVAL);
+	/* the router: a host address of the subnet, or 0 for none */
+	assert_int_equal(sw_dhcp_init(&d, &g, T_IP(10, 0, 1, 1), POOL_LO, POOL_HI, NULL, 0, 60),
+			 -EINVAL);
+	assert_int_equal(sw_dhcp_init(&d, &g, T_IP(10, 0, 0, 0), POOL_LO, POOL_HI, NULL, 0, 60),
+			 -EINVAL);
+	assert_int_equal(sw_dhcp_init(&d, &g, T_IP(10, 0, 0, 255), POOL_LO, POOL_HI, NULL, 0, 60),
+			 -EINVAL);
+	assert_int_equal(sw_dhcp_init(&d, &g, 0, POOL_LO, POOL_HI, NULL, 0, 60), 0);
+	assert_int_equal(d.router, 0);
+	sw_dhcp_free(&d);
+	/* default pool with a router: both it and the gateway are reserved */
+	assert_int_equal(sw_dhcp_init(&d, &g, T_IP(10, 0, 0, 2), 0, 0, NULL, 0, 60), 0);
+	assert_int_equal(d.lease[0].state, SW_LEASE_RESERVED);
+	assert_int_equal(d.lease[1].state, SW_LEASE_RESERVED);
+	assert_int_equal(d.lease[2].state, SW_LEASE_FREE);
+	sw_dhcp_free(&d);
 	g.prefix = 16; /* pools are capped */
-	assert_int_equal(sw_dhcp_init(&d, &g, T_IP(10, 0, 0, 2), T_IP(10, 0, 255, 2), NULL, 0,
-				      60), -EINVAL);
-	assert_int_equal(sw_dhcp_init(&d, &g, 0, 0, NULL, 0, 60), 0);
+	assert_int_equal(sw_dhcp_init(&d, &g, GW_IP, T_IP(10, 0, 0, 2), T_IP(10, 0, 255, 2), NULL,
+				      0, 60), -EINVAL);
+	assert_int_equal(sw_dhcp_init(&d, &g, GW_IP, 0, 0, NULL, 0, 60), 0);
 	assert_int_equal(d.count, SW_DHCP_POOL_MAX);
 	sw_dhcp_free(&d);
 }
@@ -543,6 +639,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_other_server, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exhaustion, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_decline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_router, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_router, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
 		cmocka_unit_test(test_init_checks),
 	};
