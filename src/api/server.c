@@ -17,99 +17,25 @@
 #include "api_internal.h"
 #include "ember/log.h"
 #include "ember/rpc.h"
+#include "ember/unix_sock.h"
 
 /* Firecracker serves any number of clients one request at a time; the cap
  * only bounds memory (MHD keeps a 32 KiB pool per connection). */
 #define API_MAX_CONNECTIONS 128
 
-/* A socket file at `path`: replace it if nobody answers, refuse if someone does. */
-static int clear_stale(const struct sockaddr_un *sa)
-{
-	struct stat st;
-	int fd, rc;
-
-	if (lstat(sa->sun_path, &st)) {
-		if (errno == ENOENT)
-			return 0;
-		rc = -errno;
-		log_err("lstat %s: %s", sa->sun_path, strerror(errno));
-		return rc;
-	}
-	if (!S_ISSOCK(st.st_mode)) {
-		log_err("API socket path %s exists and is not a socket", sa->sun_path);
-		return -EEXIST;
-	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		rc = -errno;
-		log_err("socket: %s", strerror(errno));
-		return rc;
-	}
-	rc = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) ? -errno : 0;
-	close(fd);
-	if (rc == 0) {
-		log_err("another process is serving %s", sa->sun_path);
-		return -EADDRINUSE;
-	}
-	if (rc != -ECONNREFUSED) {
-		log_err("connect %s: %s", sa->sun_path, strerror(-rc));
-		return rc;
-	}
-	log_info("Replacing stale API socket %s", sa->sun_path);
-	if (unlink(sa->sun_path) && errno != ENOENT) {
-		rc = -errno;
-		log_err("unlink %s: %s", sa->sun_path, strerror(errno));
-		return rc;
-	}
-	return 0;
-}
-
+/* The VM's control plane: owner-only, a live socket refused, a stale
+ * one replaced (unix_sock.h). */
 static int bind_socket(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	mode_t old;
-	int fd, rc;
+	int fd = usock_listen(path, SOCK_STREAM | SOCK_NONBLOCK, SOMAXCONN);
 
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		log_err("API socket path %s is longer than %zu bytes", path, sizeof(sa.sun_path) - 1);
-		return -ENAMETOOLONG;
-	}
-	strcpy(sa.sun_path, path);
-	rc = clear_stale(&sa);
-	if (rc)
-		return rc;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0) {
-		rc = -errno;
-		log_err("socket: %s", strerror(errno));
-		return rc;
-	}
-	/* The socket is the VM's control plane: owner-only from creation, not
-	 * just after a chmod (umask is process-wide, but only for this instant). */
-	old = umask(0177);
-	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
-	umask(old);
-	if (rc) {
-		log_err("bind %s: %s", path, strerror(-rc));
-		goto err_close;
-	}
-	if (chmod(path, 0600)) {
-		rc = -errno;
-		log_err("chmod %s: %s", path, strerror(errno));
-		goto err_unlink;
-	}
-	if (listen(fd, SOMAXCONN)) {
-		rc = -errno;
-		log_err("listen %s: %s", path, strerror(errno));
-		goto err_unlink;
-	}
+	if (fd == -EADDRINUSE)
+		log_err("another process is serving %s", path);
+	else if (fd == -EEXIST)
+		log_err("API socket path %s exists and is not a socket", path);
+	else if (fd < 0)
+		log_err("API socket %s: %s", path, strerror(-fd));
 	return fd;
-
-err_unlink:
-	unlink(path);
-err_close:
-	close(fd);
-	return rc;
 }
 
 __attribute__((format(printf, 2, 0)))

@@ -22,6 +22,7 @@
 
 #include "ember/comms_ctl.h"
 #include "ember/log.h"
+#include "ember/unix_sock.h"
 #include "comms_ctl_io.h"
 
 /* The peer's doorbell must be an anonymous-inode file (an eventfd; the
@@ -273,37 +274,10 @@ int comms_accept(int fd, const struct comms_params *offer, struct comms_link *ou
 
 int comms_listen(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct stat st;
-	int fd, rc;
+	int fd = usock_listen(path, SOCK_SEQPACKET, 64);
 
-	if (!path || strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return -errno;
-	/* Replace a stale socket, never anything else, nor a live one (a
-	 * running switch): connect tells them apart. */
-	if (lstat(path, &st) == 0) {
-		rc = !S_ISSOCK(st.st_mode) ? -EEXIST
-			: connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ? -EADDRINUSE
-			: unlink(path) < 0 ? -errno : 0;
-		if (rc) {
-			close(fd);
-			return rc;
-		}
-	}
-	/* bind gives the file the socket inode's mode (less the umask): set
-	 * it first, so the path is never reachable by others, not even
-	 * briefly. */
-	if (fchmod(fd, 0600) < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(fd, 64) < 0) {
-		rc = -errno;
-		log_err("comms: listen on %s: %s", path, strerror(errno));
-		close(fd);
-		return rc;
-	}
+		log_err("comms: listen on %s: %s", path ? path : "(null)", strerror(-fd));
 	return fd;
 }
 

@@ -1112,8 +1112,13 @@ static void test_uds_path(void **state)
 			 0);
 	fd = dial(path);
 	close(fd);
-	/* a directory that does not exist: -ENOENT, with the path in the log */
+	/* a live one (another VMM's) is never taken over */
 	assert_int_equal(evloop_init(&loop), 0);
+	assert_int_equal(vsock_create(&v, &cfg, &t->gm, &loop, 0xc0001000, 5, -1), -EADDRINUSE);
+	fd = dial(path);
+	assert_true(fd >= 0); /* still served */
+	close(fd);
+	/* a directory that does not exist: -ENOENT, with the path in the log */
 	log_clear_last_error();
 	snprintf(path, sizeof(path), "%s/nodir/v.sock", t->dir);
 	cfg.uds_path = path;
@@ -1124,7 +1129,7 @@ static void test_uds_path(void **state)
 	snprintf(path, sizeof(path), "%s/file", t->dir);
 	fd = open(path, O_CREAT | O_WRONLY, 0600);
 	close(fd);
-	assert_int_equal(vsock_create(&v, &cfg, &t->gm, &loop, 0xc0001000, 5, -1), -EADDRINUSE);
+	assert_int_equal(vsock_create(&v, &cfg, &t->gm, &loop, 0xc0001000, 5, -1), -EEXIST);
 	assert_int_equal(access(path, F_OK), 0);
 	evloop_destroy(&loop);
 	teardown(t);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "ember/log.h"
+#include "ember/unix_sock.h"
 #include "vsock_internal.h"
 
 #define TICK_NS (250 * VSOCK_MS)
@@ -139,26 +140,13 @@ static void timer_event(struct evloop_handler *h, uint32_t events)
 /* Replace a stale socket file (never anything else) and listen. */
 static int listen_on(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct stat st;
-	int fd, e;
+	int fd = usock_listen(path, SOCK_STREAM | SOCK_NONBLOCK, SOMAXCONN);
 
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		log_err("vsock: uds_path '%s' is too long for a UNIX socket", path);
-		return -ENAMETOOLONG;
-	}
-	strcpy(sa.sun_path, path);
-	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-		unlink(path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(fd, SOMAXCONN) < 0) {
-		e = errno;
-		log_err("vsock: cannot listen on uds_path '%s': %s", path, strerror(e));
-		if (fd >= 0)
-			close(fd);
-		return -e;
-	}
+	if (fd < 0)
+		log_err("vsock: cannot listen on uds_path '%s': %s", path,
+			fd == -EADDRINUSE ? "another process is serving it"
+			: fd == -EEXIST	  ? "it exists and is not a socket"
+					  : strerror(-fd));
 	return fd;
 }
 
