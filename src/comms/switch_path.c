@@ -81,8 +81,8 @@ static void gateway(struct sw *s, unsigned in, const uint8_t *eth, const struct 
 /* To one port. A full ring holds the frame at the sender's head for up to
  * SW_STALL_NS (back-pressure, no loss between a fast and a slow VM), then
  * it is dropped and that port marked congested: further frames to it are
- * dropped at once until it drains, so one stuck VM cannot slow a sender's
- * traffic to everyone else. */
+ * dropped at once when its ring is full, until half of it drains, so one
+ * stuck or slow VM cannot slow a sender's traffic to everyone else. */
 static int unicast(struct sw *s, unsigned in, unsigned out, const struct ring_vnet_hdr *h,
 		   const struct iovec *iov, int n, size_t len)
 {

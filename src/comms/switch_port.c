@@ -262,7 +262,11 @@ int sw_port_send(struct sw *s, unsigned i, const struct ring_vnet_hdr *hdr,
 	}
 	p->st.tx_frames++;
 	p->st.tx_bytes += len;
-	p->congested = false;
+	/* Congested until half its ring is free: a peer freeing one slot at a
+	 * time must not earn every sender another SW_STALL_NS hold per frame. */
+	if (p->congested &&
+	    (p->kind == SW_PORT_TAP || ring_tx_space(&p->link.tx) >= p->link.p.geom.slots / 2))
+		p->congested = false;
 	if (p->want_space) {
 		p->want_space = false;
 		ring_tx_space_done(&p->link.tx);

@@ -457,6 +457,39 @@ static void test_stuck_receiver(void)
 	       "dropped");
 }
 
+/* B's ring is full and B congested. B now frees one slot every 12 ms
+ * while A keeps sending to it: each freed slot takes one frame, the rest
+ * drop at once, and A's other traffic is not held. (If one freed slot
+ * cleared the congestion, every round would hold A's queue for the full
+ * 10 ms stall budget, and its frame to C with it.) */
+static void test_slow_drainer(void)
+{
+	static struct rx one[1];
+	uint64_t lat[20], t;
+	int n, seq = 0, late = 0;
+
+	for (int i = 0; i < 256; i++) /* B's ring full again */
+		send_frame(&A, mb, ma, 16, seq++, 200, NULL);
+	usleep(50000);
+	for (int round = 0; round < 20; round++) {
+		n = 0;
+		drain(&B, one, 1, &n);
+		send_frame(&A, mb, ma, 16, seq++, 200, NULL);
+		send_frame(&A, mb, ma, 16, seq++, 200, NULL);
+		t = now_ms();
+		send_frame(&A, mc, ma, 17, (uint32_t)round, 60, NULL);
+		count_tag(&C, 17, 1, 100);
+		lat[round] = now_ms() - t;
+		late += lat[round] >= 8;
+		usleep(12000);
+	}
+	printf("    slow drainer: A's frame to C took %llu, %llu, %llu ... ms; %d of 20 >= 8 ms\n",
+	       (unsigned long long)lat[0], (unsigned long long)lat[1],
+	       (unsigned long long)lat[2], late);
+	result(late <= 6, "a receiver freeing one slot at a time does not hold the sender");
+	flush(&B);
+}
+
 /* A client process: attach as `id`, say hello by broadcast, then on a
  * byte from `go` either nothing (wait to be killed) or, hostile, publish
  * an impossible producer index on its ring and kick the switch. */
@@ -659,6 +692,7 @@ int main(int argc, char **argv)
 	test_offloads();
 	test_backpressure();
 	test_stuck_receiver();
+	test_slow_drainer();
 	test_kill();
 	test_hostile();
 	test_duplicate_mac();
