@@ -63,12 +63,6 @@ static uint8_t *region;		  /* the touched pages */
 static uint32_t region_pages, actual, wait_s;
 static uint64_t ram_end, refills;
 
-static unsigned long arg_ul(const char *cmdline, const char *key, unsigned long def)
-{
-	char v[24];
-	return cmdline_get(cmdline, key, v, sizeof(v)) ? strtoul_simple(v) : def;
-}
-
 static volatile uint64_t *page(uint32_t i) { return (volatile uint64_t *)(region + (uint64_t)i * PAGE); }
 static uint32_t pfn_of(uint32_t i) { return (uint32_t)((uintptr_t)region / PAGE) + i; }
 static uint64_t mark(uint32_t i) { return MARK | pfn_of(i); }
@@ -427,15 +421,15 @@ static struct vdev *find_balloon(const struct boot_info *bi)
 static void setup(const struct boot_info *bi)
 {
 	const char *cl = bi->cmdline;
-	uint32_t mib = (uint32_t)arg_ul(cl, "touch", 128);
+	uint32_t mib = (uint32_t)cmdline_ul(cl, "touch", 128);
 
-	wait_s = (uint32_t)arg_ul(cl, "wait", 20);
+	wait_s = (uint32_t)cmdline_ul(cl, "wait", 20);
 	vdma_init(bi);
 	ram_end = vdma_ram_end();
 	if (!tsc_khz())
 		guest_fail("balloon: the TSC could not be calibrated");
 	dev = find_balloon(bi);
-	if (arg_ul(cl, "irq", 1) && !vdev_enable_irq(dev, VEC_BALLOON))
+	if (cmdline_ul(cl, "irq", 1) && !vdev_enable_irq(dev, VEC_BALLOON))
 		guest_fail("balloon: irq %d cannot be routed", dev->irq);
 	pfns = vdma_alloc(PFNS_PER_BUF * 4, PAGE);
 	stats = vdma_alloc(PAGE, PAGE);
@@ -470,7 +464,7 @@ void guest_main(const struct boot_info *bi)
 	if (target == 0)
 		check_deflated(inflated);
 
-	if (arg_ul(bi->cmdline, "hostile", 1))
+	if (cmdline_ul(bi->cmdline, "hostile", 1))
 		hostile();
 
 	inflate_to(wait_target("the end"));

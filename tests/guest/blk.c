@@ -64,12 +64,6 @@ static uint64_t pat_word(struct pattern *p, uint64_t o)
 
 static struct vdev devs[VIRTIO_MAX_DEVS];
 
-static unsigned long arg_ul(const char *cmdline, const char *key, unsigned long def)
-{
-	char v[24];
-	return cmdline_get(cmdline, key, v, sizeof(v)) ? strtoul_simple(v) : def;
-}
-
 static const char *st_name(int st)
 {
 	switch (st) {
@@ -250,8 +244,8 @@ static void bench_phase(struct vdev *d, const char *name, uint32_t type, uint32_
 
 static void bench(struct vdev *d, const char *cmdline)
 {
-	uint64_t secs = arg_ul(cmdline, "secs", 3), max_ops = arg_ul(cmdline, "ops", 20000);
-	unsigned qd = (unsigned)arg_ul(cmdline, "qd", 32);
+	uint64_t secs = cmdline_ul(cmdline, "secs", 3), max_ops = cmdline_ul(cmdline, "ops", 20000);
+	unsigned qd = (unsigned)cmdline_ul(cmdline, "qd", 32);
 	bool ro = d->dev_features & VIRTIO_BLK_F_RO;
 
 	gprintf("bench: tsc %lu kHz, queue %u, qd %u, capacity %lu sectors\n", (unsigned long)tsc_khz(),
@@ -331,14 +325,14 @@ void guest_main(const struct boot_info *bi)
 			devs[i].device_id, devs[i].vendor_id);
 	if (!strcmp(mode, "costs"))
 		costs(n ? &devs[0] : NULL);
-	int idx = (int)arg_ul(cl, "dev", 0);
+	int idx = (int)cmdline_ul(cl, "dev", 0);
 	struct vdev *d = virtio_find(devs, n, VIRTIO_ID_BLOCK, idx);
 	if (!d)
 		guest_fail("blk: no virtio block device %d (%d virtio devices)", idx, n);
 
 	uint64_t want = VIRTIO_BLK_F_FLUSH | VIRTIO_BLK_F_RO | VIRTIO_BLK_F_BLK_SIZE |
 			VIRTIO_BLK_F_SEG_MAX | VIRTIO_BLK_F_SIZE_MAX;
-	if (arg_ul(cl, "eventidx", 1))
+	if (cmdline_ul(cl, "eventidx", 1))
 		want |= VIRTIO_F_EVENT_IDX;
 	const char *why;
 	if (vdev_init(d, want, VQ_MAX_SIZE, &why))
@@ -349,14 +343,14 @@ void guest_main(const struct boot_info *bi)
 		(unsigned long)d->drv_features);
 	gprintf("blk: capacity %lu sectors, queue %u, ro %d, flush %d, event_idx %d\n",
 		(unsigned long)cap, d->qsize, ro, flush, !!(d->drv_features & VIRTIO_F_EVENT_IDX));
-	if (arg_ul(cl, "cap", 0) && arg_ul(cl, "cap", 0) != cap)
-		guest_fail("blk: capacity %lu, want %lu", (unsigned long)cap, arg_ul(cl, "cap", 0));
+	if (cmdline_ul(cl, "cap", 0) && cmdline_ul(cl, "cap", 0) != cap)
+		guest_fail("blk: capacity %lu, want %lu", (unsigned long)cap, cmdline_ul(cl, "cap", 0));
 	if (want_flush[0] && flush != !strcmp(want_flush, "yes"))
 		guest_fail("blk: VIRTIO_BLK_F_FLUSH %s, want flush=%s", flush ? "offered" : "not offered",
 			   want_flush);
 	if (!strcmp(rw, "ro") != ro)
 		guest_fail("blk: VIRTIO_BLK_F_RO %s, want blk=%s", ro ? "offered" : "not offered", rw);
-	if (arg_ul(cl, "irq", 0)) {
+	if (cmdline_ul(cl, "irq", 0)) {
 		if (!vdev_enable_irq(d, VEC_VIRTIO))
 			guest_fail("blk: irq=1 but the device's interrupt line is unknown");
 		gprintf("blk: interrupts on IOAPIC pin %d, vector 0x%x\n", d->irq, VEC_VIRTIO);
@@ -364,9 +358,9 @@ void guest_main(const struct boot_info *bi)
 	if (!strcmp(mode, "bench"))
 		bench(d, cl);
 
-	uint32_t chk = (uint32_t)arg_ul(cl, "check", 256);
-	uint64_t ws = arg_ul(cl, "wsector", 37);
-	uint32_t wc = (uint32_t)arg_ul(cl, "wcount", 11);
+	uint32_t chk = (uint32_t)cmdline_ul(cl, "check", 256);
+	uint64_t ws = cmdline_ul(cl, "wsector", 37);
+	uint32_t wc = (uint32_t)cmdline_ul(cl, "wcount", 11);
 	if (chk > cap)
 		chk = (uint32_t)cap;
 	if (cap < 4 || ws + wc + 1 > cap || wc < 2 || ws < 1)

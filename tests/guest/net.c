@@ -117,12 +117,6 @@ struct batch {
 };
 static struct batch prev; /* the last finished batch: its polls are answered */
 
-static unsigned long arg_ul(const char *cmdline, const char *key, unsigned long def)
-{
-	char v[24];
-	return cmdline_get(cmdline, key, v, sizeof(v)) ? strtoul_simple(v) : def;
-}
-
 static uint64_t ms_since(uint64_t t0) { return tsc_us(rdtsc() - t0) / 1000; }
 
 static void copy6(uint8_t *d, const uint8_t *s)
@@ -680,10 +674,10 @@ static void setup(const struct boot_info *bi)
 	them = 3 - me;
 	if (!cmdline_get(cl, "peer", v, sizeof(v)) || !parse_mac(v, peer))
 		guest_fail("net: peer=<MAC>, please");
-	window = (uint32_t)arg_ul(cl, "window", 8);
-	max_frame = (uint32_t)arg_ul(cl, "size", 1514);
-	wait_s = (uint32_t)arg_ul(cl, "wait", 20);
-	use_event_idx = arg_ul(cl, "eventidx", 1);
+	window = (uint32_t)cmdline_ul(cl, "window", 8);
+	max_frame = (uint32_t)cmdline_ul(cl, "size", 1514);
+	wait_s = (uint32_t)cmdline_ul(cl, "wait", 20);
+	use_event_idx = cmdline_ul(cl, "eventidx", 1);
 	if (!window || window >= TXQ_SIZE || max_frame < ETH_ZLEN || max_frame + 12 > BUF)
 		guest_fail("net: window 1..%u, size %u..%u", TXQ_SIZE - 1, ETH_ZLEN, BUF - 12);
 	vdma_init(bi);
@@ -697,10 +691,10 @@ static void setup(const struct boot_info *bi)
 	dev = virtio_find(devs, n, VIRTIO_ID_NET, 0);
 	if (!dev)
 		guest_fail("net: no virtio-net device (%d virtio devices)", n);
-	if (arg_ul(cl, "irq", 1) && !vdev_enable_irq(dev, VEC_NET))
+	if (cmdline_ul(cl, "irq", 1) && !vdev_enable_irq(dev, VEC_NET))
 		guest_fail("net: irq %d cannot be routed", dev->irq);
 	net_init();
-	if (arg_ul(cl, "bcast", 0))
+	if (cmdline_ul(cl, "bcast", 0))
 		vfill64(dst, ~0ULL, ETH_ALEN);
 	else
 		copy6(dst, peer);
@@ -710,7 +704,7 @@ void guest_main(const struct boot_info *bi)
 {
 	gprintf("cmdline: %s\n", bi->cmdline);
 	setup(bi);
-	uint32_t count = (uint32_t)arg_ul(bi->cmdline, "count", 200);
+	uint32_t count = (uint32_t)cmdline_ul(bi->cmdline, "count", 200);
 	uint16_t mtu = dev->drv_features & VIRTIO_NET_F_MTU ? cfg_read16(CFG_MTU) : 0;
 
 	if (mtu && max_frame > ETH_HLEN + (uint32_t)mtu)
@@ -722,7 +716,7 @@ void guest_main(const struct boot_info *bi)
 	link_up = read_link();
 	wait_link_up("");
 	exchange(1, count);
-	if (arg_ul(bi->cmdline, "stream", 1)) {
+	if (cmdline_ul(bi->cmdline, "stream", 1)) {
 		struct batch s = { .id = 2 };
 		if (run_batch(&s))
 			guest_fail("net: the stream ended without the link going down");

@@ -23,12 +23,6 @@
 
 static struct vdev devs[VIRTIO_MAX_DEVS];
 
-static unsigned long arg_ul(const char *cmdline, const char *key, unsigned long def)
-{
-	char v[24];
-	return cmdline_get(cmdline, key, v, sizeof(v)) ? strtoul_simple(v) : def;
-}
-
 static bool all_zero(const uint8_t *p, uint32_t len)
 {
 	for (uint32_t i = 0; i < len; i++)
@@ -128,8 +122,8 @@ static void readable(struct vdev *d)
 void guest_main(const struct boot_info *bi)
 {
 	const char *cl = bi->cmdline;
-	unsigned long count = arg_ul(cl, "count", 4);
-	uint32_t chunk = (uint32_t)arg_ul(cl, "chunk", 1024);
+	unsigned long count = cmdline_ul(cl, "count", 4);
+	uint32_t chunk = (uint32_t)cmdline_ul(cl, "chunk", 1024);
 	const char *why;
 
 	gprintf("cmdline: %s\n", cl);
@@ -153,7 +147,7 @@ void guest_main(const struct boot_info *bi)
 
 	uint64_t t0 = rdtsc(), got = singles(d, count, chunk);
 	got += three_segments(d);
-	if (arg_ul(cl, "readable", 0))
+	if (cmdline_ul(cl, "readable", 0))
 		readable(d);
 	unsigned long ms = (unsigned long)(tsc_us(rdtsc() - t0) / 1000);
 	gprintf("rng: kicks %lu, suppressed %lu\n", (unsigned long)d->kicks,

@@ -51,12 +51,6 @@ static uint64_t cid;
 static uint8_t *rxbuf[NRX], *txbuf;
 static int rx_slot[VQ_MAX_SIZE];
 
-static unsigned long arg_ul(const char *cmdline, const char *key, unsigned long def)
-{
-	char v[24];
-	return cmdline_get(cmdline, key, v, sizeof(v)) ? strtoul_simple(v) : def;
-}
-
 static void rx_post(int i)
 {
 	struct vbuf b = { (uintptr_t)rxbuf[i], HDR + RXLEN, true };
@@ -246,9 +240,9 @@ void guest_main(const struct boot_info *bi)
 		guest_fail("vsock: no virtio-vsock device among %d", n);
 	setup(d);
 	data = vdma_alloc(RXLEN, 4096);
-	echo((uint32_t)arg_ul(cl, "port", 52), data);
-	hello((uint32_t)arg_ul(cl, "connect", 53), data);
-	refused((uint32_t)arg_ul(cl, "closed", 54), data);
+	echo((uint32_t)cmdline_ul(cl, "port", 52), data);
+	hello((uint32_t)cmdline_ul(cl, "connect", 53), data);
+	refused((uint32_t)cmdline_ul(cl, "closed", 54), data);
 	vdev_reset(d);
 	guest_exit_success();
 }

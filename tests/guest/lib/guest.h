@@ -60,6 +60,8 @@ void guest_load_idt(void); /* lidt of the shared IDT (APs call this) */
  * returns false if absent. */
 bool cmdline_get(const char *cmdline, const char *key, char *buf, size_t len);
 unsigned long strtoul_simple(const char *s);
+/* The number given as `key=` on the command line, or def when absent. */
+unsigned long cmdline_ul(const char *cmdline, const char *key, unsigned long def);
 
 void *memset(void *d, int c, size_t n);
 void *memcpy(void *d, const void *s, size_t n);

@@ -95,6 +95,13 @@ bool cmdline_get(const char *cmdline, const char *key, char *buf, size_t len)
 	return false;
 }
 
+unsigned long cmdline_ul(const char *cmdline, const char *key, unsigned long def)
+{
+	char v[24];
+
+	return cmdline_get(cmdline, key, v, sizeof(v)) ? strtoul_simple(v) : def;
+}
+
 /* ---- locks ------------------------------------------------------------ */
 void spin_lock(volatile uint32_t *l)
 {
